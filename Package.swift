@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Atelier",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "atelier", targets: ["atelier"]),
+        .library(name: "JSONSchema", targets: ["JSONSchema"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "JSONSchema"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "RPC", dependencies: [
+            "JSONSchema",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "MCP", dependencies: ["RPC", "JSONSchema", "Orchestrator"]),
+        .target(name: "Orchestrator", dependencies: ["JSONSchema", "CSQLite"]),
+        .target(name: "Tools", dependencies: ["Orchestrator", "JSONSchema", "Yams"]),
+        .executableTarget(name: "atelier", dependencies: [
+            "JSONSchema", "RPC", "MCP", "Orchestrator", "Tools",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
+        .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema"]),
+        .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools"]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "Tools", "JSONSchema"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSONSchema"]),
+    ]
+)

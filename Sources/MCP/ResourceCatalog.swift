@@ -1,0 +1,28 @@
+import JSONSchema
+import Orchestrator
+import RPC
+
+/// Resources offered over MCP: each tool's descriptor (its input and output schemas), read-only.
+struct ResourceCatalog: Sendable {
+    let registry: ToolRegistry
+    static let prefix = "atelier://tools/"
+
+    func list() -> [JSONValue] {
+        registry.descriptors.map { d in
+            .object(JSONObject([
+                ("uri", .string(Self.prefix + d.name)), ("name", .string(d.name)),
+                ("title", .string("Schema of the \(d.name) tool")), ("mimeType", "application/json"),
+            ]))
+        }
+    }
+
+    func read(_ request: RPCRequest) throws -> JSONValue {
+        guard let uri = request.param("uri")?.stringValue else { throw RPCError.invalidParams("'uri' must be a resource URI") }
+        guard uri.hasPrefix(Self.prefix), let d = registry.descriptor(String(uri.dropFirst(Self.prefix.count))) else {
+            throw RPCError(code: -32002, message: "Resource not found: \(uri)", data: .object(JSONObject([("uri", .string(uri))])))
+        }
+        return .object(JSONObject([("contents", .array([.object(JSONObject([
+            ("uri", .string(uri)), ("mimeType", "application/json"), ("text", .string(JSONWriter.string(d.json, pretty: true))),
+        ]))]))]))
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import JSONSchema
+import Orchestrator
+
+/// The descriptors of built-in tools, read from the embedded copies of `schemas/tools/*.json`.
+public enum ToolCatalog {
+    public static func descriptor(_ name: String) -> ToolDescriptor {
+        guard let text = EmbeddedSchemas.tools[name] else { fatalError("schemas/tools/\(name).json is missing; run `make schemas`") }
+        do { return try ToolDescriptor(json: try JSONParser.parse(text)) } catch {
+            fatalError("schemas/tools/\(name).json is invalid: \(error)")
+        }
+    }
+
+    /// The embedded text of every schema file, by folder and file stem (for the drift test and `tools list`).
+    public static var embeddedToolSchemas: [String: String] { EmbeddedSchemas.tools }
+    public static var embeddedConfigSchemas: [String: String] { EmbeddedSchemas.config }
+
+    /// Registers the built-in tools and the command tools a configuration declares.
+    public static func registerDefaults(in registry: ToolRegistry, config: AtelierConfig?, debugTools: Bool = false) throws {
+        try registry.register(SchemaValidateTool())
+        let sandbox = RootSandbox(roots: registry.roots)
+        try registry.register(FileReadTool(sandbox: sandbox))
+        try registry.register(FileListTool(sandbox: sandbox))
+        if debugTools { try registry.register(DebugSleepTool()) }
+        for spec in config?.tools ?? [] {
+            try registry.register(try CommandTool(spec: spec, baseDirectory: config?.baseDirectory))
+        }
+    }
+}

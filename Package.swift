@@ -28,10 +28,11 @@ let package = Package(
             "JSONSchema", "RPC", "MCP", "Orchestrator", "Tools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .target(name: "TestSupport", dependencies: ["RPC", "JSONSchema"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
-        .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema"]),
-        .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools"]),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "Tools", "JSONSchema"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["JSONSchema"]),
+        .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
+        .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "Tools", "JSONSchema", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSONSchema", "RPC", "TestSupport"]),
     ]
 )

@@ -18,6 +18,9 @@ Transports:
                                          client's first request decides (SDK behaviour)
     bench_rpc_peer.py --http HOST:PORT   Streamable HTTP at http://HOST:PORT/mcp (uvicorn),
                                          JSON responses (no SSE) so a plain HTTP client can drive it
+    bench_rpc_peer.py --tcp HOST:PORT    newline-delimited JSON-RPC over raw TCP, one SDK session per
+                                         connection (the SDK has no TCP transport; this small adapter
+                                         reuses its stdio framing, as the 2026-07-28 stdio page allows)
 
 Run it with the project virtualenv: .venv/bin/python tools/bench_rpc_peer.py
 """
@@ -30,12 +33,15 @@ import sys
 from typing import Any
 
 import anyio
+import anyio.abc
 import jsonschema
 import mcp_types as types
 from mcp.server import Server
 from mcp.server.caching import CacheHint
 from mcp.server.stdio import stdio_server
+from mcp.shared._context_streams import create_context_streams
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
 
 SCHEMA_VALIDATE_TOOL = types.Tool(
     name="schema_validate",
@@ -171,6 +177,51 @@ async def serve_stdio(server: Server[Any]) -> None:
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
+async def serve_tcp(server: Server[Any], host: str, port: int) -> None:
+    """Serve each TCP connection as its own MCP session, framed like stdio (one JSON message per line)."""
+
+    async def handle(sock: anyio.abc.SocketStream) -> None:
+        read_writer, read_stream = create_context_streams[SessionMessage | Exception](0)
+        write_stream, write_reader = create_context_streams[SessionMessage](0)
+
+        async def socket_reader() -> None:
+            buffer = b""
+            async with read_writer:
+                try:
+                    async for chunk in sock:
+                        buffer += chunk
+                        *lines, buffer = buffer.split(b"\n")
+                        for line in lines:
+                            if not line.strip():
+                                continue
+                            try:
+                                message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+                            except Exception as exc:  # surfaced to the session like stdio does
+                                await read_writer.send(exc)
+                                continue
+                            await read_writer.send(SessionMessage(message))
+                except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                    pass
+
+        async def socket_writer() -> None:
+            async with write_reader:
+                try:
+                    async for session_message in write_reader:
+                        data = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                        await sock.send(data.encode() + b"\n")
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                    pass
+
+        async with sock, anyio.create_task_group() as tg:
+            tg.start_soon(socket_reader)
+            tg.start_soon(socket_writer)
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+            tg.cancel_scope.cancel()
+
+    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    await listener.serve(handle)
+
+
 def serve_http(server: Server[Any], host: str, port: int) -> None:
     import uvicorn
 
@@ -182,12 +233,16 @@ def serve_http(server: Server[Any], host: str, port: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--http", metavar="HOST:PORT", help="serve Streamable HTTP at http://HOST:PORT/mcp")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="serve newline-delimited JSON-RPC over raw TCP")
     parser.add_argument("--debug-tools", action="store_true", help="also expose the debug_sleep tool")
     args = parser.parse_args()
     server = build_server(args.debug_tools)
     if args.http:
         host, _, port = args.http.rpartition(":")
         serve_http(server, host or "127.0.0.1", int(port))
+    elif args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        anyio.run(serve_tcp, server, host or "127.0.0.1", int(port))
     else:
         anyio.run(serve_stdio, server)
     return 0

@@ -6,8 +6,9 @@ Usage (from the repository root, with the project virtualenv):
     .venv/bin/python tools/mcp_sdk_check.py ATELIER_BINARY [--era legacy|2026-07-28]
     .venv/bin/python tools/mcp_sdk_check.py --command ".venv/bin/python tools/bench_rpc_peer.py --debug-tools"
 
-ATELIER_BINARY is started as `ATELIER_BINARY serve --stdio`; --command replaces that whole
-command line (used to sanity-check this script against the Python peer).
+ATELIER_BINARY is started as `ATELIER_BINARY serve --stdio --debug-tools` (debug_sleep is only
+registered with --debug-tools); --command replaces that whole command line (used to sanity-check
+this script against the Python peer).
 
 Eras:
   legacy      the SDK client does the initialize handshake (it offers 2025-11-25) and
@@ -477,7 +478,7 @@ def raw_checks(report: Report, argv: list[str], env: dict[str, str], era: str) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("binary", nargs="?", help="the atelier binary (run as BINARY serve --stdio)")
+    parser.add_argument("binary", nargs="?", help="the atelier binary (run as BINARY serve --stdio --debug-tools)")
     parser.add_argument("--command", help="full server command line instead of BINARY serve --stdio")
     parser.add_argument("--era", choices=["legacy", MODERN], default="legacy")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
@@ -486,7 +487,7 @@ def main() -> int:
     args = parser.parse_args()
     if bool(args.binary) == bool(args.command):
         parser.error("give exactly one of ATELIER_BINARY or --command")
-    argv = shlex.split(args.command) if args.command else [str(Path(args.binary).resolve()), "serve", "--stdio"]
+    argv = shlex.split(args.command) if args.command else [str(Path(args.binary).resolve()), "serve", "--stdio", "--debug-tools"]
     extra_env = dict(item.split("=", 1) for item in args.env)
 
     print(f"# server: {' '.join(argv)}   era: {args.era}", flush=True)

@@ -120,18 +120,24 @@ enum ProcessRunner {
             p.terminationHandler = { proc in cont.yield(proc.terminationStatus); cont.finish() }
         }
         do { try p.run() } catch { throw ToolError.failed("cannot start '\(exe)': \(error.localizedDescription)") }
+        let pid = p.processIdentifier
         let status: Int32 = await withTaskCancellationHandler {
             var s: Int32 = -1
             for await v in finished { s = v }
             return s
         } onCancel: {
-            p.terminate()
+            // SIGKILL: a deadline or a cancelled call must end the program, whatever it traps.
+            kill(pid, SIGKILL)
         }
         out.fileHandleForReading.readabilityHandler = nil
         err.fileHandleForReading.readabilityHandler = nil
+        if Task.isCancelled {
+            kill(pid, SIGKILL)
+            // Grandchildren may still hold the pipes open: do not wait for them to close.
+            throw CancellationError()
+        }
         collector.append(out.fileHandleForReading.readDataToEndOfFile(), to: \.stdout)
         collector.append(err.fileHandleForReading.readDataToEndOfFile(), to: \.stderr)
-        try Task.checkCancellation()
         let (o, e) = collector.take()
         return Result(status: status, stdout: o, stderr: e)
     }

@@ -70,6 +70,9 @@ class Report:
 
     def fail(self, name: str, reason: str) -> None:
         self.failed += 1
+        reason = " ".join(reason.split())  # one line per check, even for pydantic's multi-line errors
+        if len(reason) > 400:
+            reason = reason[:400] + " …"
         print(f"FAIL  {name}: {reason}", flush=True)
 
     async def run(self, name: str, check: Callable[[], Awaitable[str | None]]) -> bool:
@@ -487,7 +490,10 @@ def main() -> int:
     args = parser.parse_args()
     if bool(args.binary) == bool(args.command):
         parser.error("give exactly one of ATELIER_BINARY or --command")
-    argv = shlex.split(args.command) if args.command else [str(Path(args.binary).resolve()), "serve", "--stdio", "--debug-tools"]
+    if args.command:
+        argv = shlex.split(args.command)
+    else:
+        argv = [str(Path(args.binary).resolve()), "serve", "--stdio", "--debug-tools"]
     extra_env = dict(item.split("=", 1) for item in args.env)
 
     print(f"# server: {' '.join(argv)}   era: {args.era}", flush=True)

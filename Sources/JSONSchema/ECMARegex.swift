@@ -1,15 +1,20 @@
 import Foundation
+#if canImport(_FoundationICU)
+import _FoundationICU
+#endif
 
-/// A regular expression with ECMA-262 (JSON Schema) semantics, run on ICU through NSRegularExpression.
+/// A regular expression with ECMA-262 (JSON Schema) semantics, run on ICU.
 /// The pattern is translated so that the classes ECMA-262 defines as ASCII stay ASCII (`\d`, `\w`),
-/// `\s` is ECMA's whitespace set, and `$` anchors only at the end of input.
-/// Known differences: ICU's `.` also excludes U+0085;
-/// ICU needs bounded lookbehind, so `*`/`+` inside one match at most 1000 repetitions;
-/// catastrophic backtracking is not time-limited.
+/// `\s` is ECMA's whitespace set, and `$` anchors only at the end of input. Matching runs on ICU's C API
+/// with a time limit, so a catastrophically backtracking pattern fails instead of hanging.
+/// Known differences: ICU's `.` also excludes U+0085; ICU needs bounded lookbehind, so `*`/`+` inside
+/// one match at most 1000 repetitions.
 public final class ECMARegex: @unchecked Sendable {
     public static let maxPatternLength = 32_768
+    /// ICU match-engine steps before giving up (on the order of a second here).
+    static let timeLimit: Int32 = 2000
     public let pattern: String
-    private let regex: NSRegularExpression
+    private let engine: Engine
 
     public enum Failure: Error, CustomStringConvertible {
         case tooLong(Int)
@@ -26,18 +31,65 @@ public final class ECMARegex: @unchecked Sendable {
         self.pattern = pattern
         guard pattern.utf8.count <= Self.maxPatternLength else { throw .tooLong(pattern.utf8.count) }
         let translated = try Self.translate(pattern)
-        do {
-            regex = try NSRegularExpression(pattern: translated, options: [])
-        } catch {
-            throw .invalid(pattern, "not a valid ECMA-262 pattern")
-        }
+        guard let e = Engine(translated) else { throw .invalid(pattern, "not a valid ECMA-262 pattern") }
+        engine = e
     }
 
-    /// Unanchored search, as the `pattern` keyword requires.
-    public func matches(_ s: String) -> Bool {
-        let ns = s as NSString
-        return regex.firstMatch(in: s, options: [], range: NSRange(location: 0, length: ns.length)) != nil
+    /// Unanchored search, as the `pattern` keyword requires. A match that exceeds the time limit counts as no match.
+    public func matches(_ s: String) -> Bool { engine.find(s) == true }
+
+    /// nil when matching gave up at the time limit.
+    public func search(_ s: String) -> Bool? { engine.find(s) }
+
+#if canImport(_FoundationICU)
+    /// ICU regex objects are not thread-safe: clones of the compiled pattern are pooled, one per concurrent user.
+    final class Engine: @unchecked Sendable {
+        private let master: OpaquePointer
+        private var pool: [OpaquePointer] = []
+        private let lock = NSLock()
+
+        init?(_ pattern: String) {
+            var status = U_ZERO_ERROR
+            let utf16 = Array(pattern.utf16)
+            guard let re = swift_uregex_open(utf16, Int32(utf16.count), 0, nil, &status), status.rawValue <= 0 else { return nil }
+            master = re
+        }
+
+        deinit {
+            for r in pool { swift_uregex_close(r) }
+            swift_uregex_close(master)
+        }
+
+        func find(_ s: String) -> Bool? {
+            var status = U_ZERO_ERROR
+            let re: OpaquePointer = lock.withLock { pool.popLast() } ?? swift_uregex_clone(master, &status)
+            defer { lock.withLock { pool.append(re) } }
+            swift_uregex_setTimeLimit(re, ECMARegex.timeLimit, &status)
+            // One spare element so even the empty string has a base address.
+            var utf16 = Array(s.utf16)
+            let n = utf16.count
+            utf16.append(0)
+            return utf16.withUnsafeBufferPointer { buf -> Bool? in
+                var st = U_ZERO_ERROR
+                swift_uregex_setText(re, buf.baseAddress!, Int32(n), &st)
+                let found = swift_uregex_find(re, 0, &st)
+                if st == U_REGEX_TIME_OUT || st == U_REGEX_STACK_OVERFLOW { return nil }
+                return found != 0
+            }
+        }
     }
+#else
+    final class Engine: @unchecked Sendable {
+        private let regex: NSRegularExpression
+        init?(_ pattern: String) {
+            guard let r = try? NSRegularExpression(pattern: pattern, options: []) else { return nil }
+            regex = r
+        }
+        func find(_ s: String) -> Bool? {
+            regex.firstMatch(in: s, options: [], range: NSRange(location: 0, length: (s as NSString).length)) != nil
+        }
+    }
+#endif
 
     static let ecmaSpace = "\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
 

@@ -161,8 +161,12 @@ struct Evaluator {
             fail(node, "maxLength", "string of \(s.unicodeScalars.count) characters is longer than the maximum length \(m)")
             return false
         case .pattern(let r):
-            guard case .string(let s) = value, !r.matches(s) else { return true }
-            fail(node, "pattern", "\(Self.short(value)) does not match the pattern /\(r.pattern)/")
+            guard case .string(let s) = value else { return true }
+            switch r.search(s) {
+            case true?: return true
+            case false?: fail(node, "pattern", "\(Self.short(value)) does not match the pattern /\(r.pattern)/")
+            case nil: fail(node, "pattern", "matching /\(r.pattern)/ took too long (catastrophic backtracking?); the value is rejected")
+            }
             return false
         case .format(let f):
             guard case .string(let s) = value else { return true }

@@ -16,6 +16,14 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
     public static let metaClientInfoKey = "io.modelcontextprotocol/clientInfo"
     public static let metaServerInfoKey = "io.modelcontextprotocol/serverInfo"
     static let pageSize = 100
+    /// ttlMs and cacheScope per cacheable method (2026-07-28): lists of fixed things are public and long-lived;
+    /// resources are read from the server's state, so they are private and not cached.
+    static let cachePolicy: [String: (Int, String)] = [
+        "server/discover": (3_600_000, "public"), "tools/list": (60_000, "public"), "prompts/list": (600_000, "public"),
+        "resources/list": (0, "private"), "resources/templates/list": (0, "private"), "resources/read": (0, "private"),
+    ]
+    /// Atelier's own error codes sit outside JSON-RPC's and MCP's reserved range (-32768…-32000).
+    public static let jobsUnavailableCode = -31003
 
     public let registry: ToolRegistry
     public let executor: Executor
@@ -68,10 +76,18 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
                                                          ("requested", v)])))
             }
             stateless = Self.statelessVersions.contains(s)
+            if stateless && meta?[Self.metaCapabilitiesKey]?.objectValue == nil {
+                throw RPCError.invalidParams("_meta must carry '\(Self.metaCapabilitiesKey)' (an object; {} for none) in protocol version \(s)")
+            }
         }
         var result = try await dispatch(request, context: context, stateless: stateless)
-        if stateless, case .object(var o) = result, o["resultType"] == nil {
-            o["resultType"] = "complete"
+        if stateless, case .object(var o) = result {
+            if o["resultType"] == nil { o["resultType"] = "complete" }
+            // Results the 2026-07-28 era lets clients cache must say for how long and for whom.
+            if let (ttl, scope) = Self.cachePolicy[request.method], o["ttlMs"] == nil {
+                o["ttlMs"] = JSONValue(ttl)
+                o["cacheScope"] = .string(scope)
+            }
             result = .object(o)
         }
         return result
@@ -86,7 +102,7 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
         case "tools/call": return try await callTool(request, context)
         case "resources/list": return try page(resources.list(), key: "resources", request)
         case "resources/templates/list": return .object(JSONObject([("resourceTemplates", .array([]))]))
-        case "resources/read": return try resources.read(request)
+        case "resources/read": return try resources.read(request, stateless: stateless)
         case "prompts/list": return try page(prompts.list(), key: "prompts", request)
         case "prompts/get": return try prompts.get(request)
         case "plan/execute": return try await executePlan(request, context)
@@ -204,7 +220,7 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
     }
 
     func requireJobs() throws -> JobManager {
-        guard let jobs else { throw RPCError(code: -32003, message: "jobs are not available: the job database could not be opened") }
+        guard let jobs else { throw RPCError(code: Self.jobsUnavailableCode, message: "jobs are not available: the job database could not be opened") }
         return jobs
     }
 

@@ -16,10 +16,11 @@ struct ResourceCatalog: Sendable {
         }
     }
 
-    func read(_ request: RPCRequest) throws -> JSONValue {
+    /// A missing resource is -32002 in the handshake era and -32602 (with `data.uri`) in 2026-07-28.
+    func read(_ request: RPCRequest, stateless: Bool) throws -> JSONValue {
         guard let uri = request.param("uri")?.stringValue else { throw RPCError.invalidParams("'uri' must be a resource URI") }
         guard uri.hasPrefix(Self.prefix), let d = registry.descriptor(String(uri.dropFirst(Self.prefix.count))) else {
-            throw RPCError(code: -32002, message: "Resource not found: \(uri)", data: .object(JSONObject([("uri", .string(uri))])))
+            throw RPCError(code: stateless ? -32602 : -32002, message: "Resource not found: \(uri)", data: .object(JSONObject([("uri", .string(uri))])))
         }
         return .object(JSONObject([("contents", .array([.object(JSONObject([
             ("uri", .string(uri)), ("mimeType", "application/json"), ("text", .string(JSONWriter.string(d.json, pretty: true))),

@@ -68,9 +68,13 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func methodNotFound(_ m: String) -> RPCError { .init(code: -32601, message: "Method not found: \(m)") }
     public static func invalidParams(_ why: String, data: JSONValue? = nil) -> RPCError { .init(code: -32602, message: "Invalid params: \(why)", data: data) }
     public static func internalError(_ why: String) -> RPCError { .init(code: -32603, message: "Internal error: \(why)") }
+    /// Atelier's own codes, outside the ranges JSON-RPC and MCP reserve (-32768…-32000).
+    public static let busyCode = -31001
+    public static let unauthorizedCode = -31002
+
     /// The server has too many requests in flight on this connection.
     public static func busy(_ limit: Int) -> RPCError {
-        .init(code: -32001, message: "Server busy: \(limit) requests already in flight on this connection; wait for some to finish")
+        .init(code: busyCode, message: "Server busy: \(limit) requests already in flight on this connection; wait for some to finish")
     }
     public static func messageTooLarge(_ limit: Int) -> RPCError {
         .init(code: -32600, message: "Invalid Request: message exceeds the size limit of \(limit) bytes")

@@ -126,9 +126,9 @@ struct AuthGate: RPCHandler {
     func admit(_ request: RPCRequest, connection: RPCConnection) -> RPCError? {
         if connection[state: Self.authenticatedKey] == .bool(true) { return inner.admit(request, connection: connection) }
         guard request.method == "auth" else {
-            connection.send(RPCEncoder.error(request.id, RPCError(code: -32002, message: "Unauthorized: the first message must be 'auth' with the server's token")))
+            connection.send(RPCEncoder.error(request.id, RPCError(code: RPCError.unauthorizedCode, message: "Unauthorized: the first message must be 'auth' with the server's token")))
             sink.close()
-            return RPCError(code: -32002, message: "Unauthorized")
+            return RPCError(code: RPCError.unauthorizedCode, message: "Unauthorized")
         }
         return nil
     }
@@ -137,9 +137,9 @@ struct AuthGate: RPCHandler {
         if request.method == "auth" && context.connection[state: Self.authenticatedKey] != .bool(true) {
             let given = request.param("token", position: 0)?.stringValue ?? ""
             guard constantTimeEqual(Array(given.utf8), Array(token.utf8)) else {
-                context.connection.send(RPCEncoder.error(request.id, RPCError(code: -32002, message: "Unauthorized: wrong token")))
+                context.connection.send(RPCEncoder.error(request.id, RPCError(code: RPCError.unauthorizedCode, message: "Unauthorized: wrong token")))
                 sink.close()
-                throw RPCError(code: -32002, message: "Unauthorized: wrong token")
+                throw RPCError(code: RPCError.unauthorizedCode, message: "Unauthorized: wrong token")
             }
             context.connection[state: Self.authenticatedKey] = .bool(true)
             return .object(JSONObject([("authenticated", true)]))

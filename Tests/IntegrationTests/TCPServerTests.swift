@@ -93,12 +93,12 @@ final class TCPServerTests: XCTestCase {
         defer { server.process.terminate() }
         let intruder = try Client(port: port)
         intruder.send(#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
-        XCTAssertEqual(intruder.read()?["error"]?["code"], -32002)
+        XCTAssertEqual(intruder.read()?["error"]?["code"], -31002)
         XCTAssertNil(intruder.read(), "the connection is closed")
 
         let wrong = try Client(port: port)
         wrong.send(#"{"jsonrpc":"2.0","id":1,"method":"auth","params":{"token":"guess"}}"#)
-        XCTAssertEqual(wrong.read()?["error"]?["code"], -32002)
+        XCTAssertEqual(wrong.read()?["error"]?["code"], -31002)
 
         let friend = try Client(port: port)
         friend.send(#"{"jsonrpc":"2.0","id":1,"method":"auth","params":{"token":"s3cret"}}"#)

@@ -73,6 +73,10 @@ final class ValidationOutputTests: XCTestCase {
         // A giant regex is refused at compile time.
         let huge = String(repeating: "a", count: ECMARegex.maxPatternLength + 1)
         XCTAssertThrowsError(try Schema(.object(JSONObject([("pattern", .string(huge))]))))
+        // A catastrophically backtracking pattern gives up at ICU's time limit instead of hanging.
+        let evil = try Schema(text: #"{"pattern":"(a+)+$"}"#)
+        let slow = evil.validate(.string(String(repeating: "a", count: 64) + "!"))
+        XCTAssertEqual(slow.errors.first?.message.contains("took too long"), true)
         // Invalid keyword values are named.
         XCTAssertThrowsError(try Schema(text: #"{"minimum":"3"}"#)) { e in
             XCTAssertEqual("\(e)", "invalid 'minimum' at '#': must be a number")

@@ -38,7 +38,15 @@ final class MCPServerTests: XCTestCase {
         XCTAssertEqual(d?["resultType"], "complete")
         XCTAssertEqual(d?["_meta"]?["io.modelcontextprotocol/serverInfo"]?["name"], "atelier")
         c.receive(#"{"jsonrpc":"2.0","id":"t","method":"tools/list","params":{\#(meta)}}"#)
-        XCTAssertEqual(sink.response(id: "t")?["result"]?["resultType"], "complete")
+        let list = sink.response(id: "t")?["result"]
+        XCTAssertEqual(list?["resultType"], "complete")
+        XCTAssertEqual(list?["ttlMs"], 60000)
+        XCTAssertEqual(list?["cacheScope"], "public")
+        c.receive(#"{"jsonrpc":"2.0","id":"nocaps","method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#)
+        XCTAssertEqual(sink.response(id: "nocaps")?["error"]?["code"], -32602)
+        c.receive(#"{"jsonrpc":"2.0","id":"r","method":"resources/read","params":{"uri":"atelier://tools/none",\#(meta)}}"#)
+        XCTAssertEqual(sink.response(id: "r")?["error"]?["code"], -32602, "no -32002 in this era")
+        XCTAssertEqual(sink.response(id: "r")?["error"]?["data"]?["uri"], "atelier://tools/none")
         c.receive(#"{"jsonrpc":"2.0","id":"old","method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"1900-01-01"}}}"#)
         let e = sink.response(id: "old")?["error"]
         XCTAssertEqual(e?["code"], -32022)

@@ -101,7 +101,7 @@ final class JSONRPCTests: XCTestCase {
         let (c, sink, _) = connection(RPCLimits(maxInFlight: 2))
         for i in 0..<3 { c.receive(#"{"jsonrpc":"2.0","id":\#(i),"method":"sleep","params":[200]}"#) }
         let busy = sink.response(id: 2)
-        XCTAssertEqual(busy?["error"]?["code"], -32001)
+        XCTAssertEqual(busy?["error"]?["code"], -31001)
         XCTAssertTrue(busy?["error"]?["message"]?.stringValue?.contains("busy") ?? false)
         XCTAssertEqual(sink.response(id: 0)?["result"], 200)
         c.receive(#"{"jsonrpc":"2.0","id":3,"method":"echo","params":[3]}"#)

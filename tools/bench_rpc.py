@@ -410,6 +410,68 @@ def run_clients(connect: Callable[[], Any], clients: int, n: int, max_s: float) 
     return stats
 
 
+class LoadStats:
+    """Summary printed by `atelier bench rpc-load` (the compiled client), shaped like Stats for the table."""
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+        self.errors = int(d.get("errors", 0))
+        self.first_error = "(see server logs)" if self.errors else ""
+
+    @property
+    def count(self) -> int:
+        return int(self.d["requests"])
+
+    @property
+    def rps(self) -> float:
+        return float(self.d["rps"])
+
+    def percentile(self, q: float) -> float:
+        return float(self.d["p50Ms"] if q == 0.5 else self.d["p99Ms"])
+
+
+def has_loadgen(binary: str | None) -> bool:
+    if not binary:
+        return False
+    r = subprocess.run([binary, "bench", "rpc-load", "--help"], capture_output=True)
+    return r.returncode == 0
+
+
+def loadgen(binary: str, target: list[str], clients: int, window: int, n: int, max_s: float) -> LoadStats:
+    cmd = [binary, "bench", "rpc-load", *target, "--clients", str(clients), "--window", str(window),
+           "--requests", str(n), "--seconds", str(max_s)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=max_s * 4 + 60)
+    if r.returncode != 0:
+        raise RuntimeError(f"rpc-load failed: {r.stderr.strip()[:300]}")
+    return LoadStats(json.loads(r.stdout.strip().splitlines()[-1]))
+
+
+def loadgen_rows(binary: str, atelier_stdio: list[str], atelier_tcp: list[str], atelier_port: int,
+                 python_stdio: list[str], python_tcp: list[str], python_port: int,
+                 n_atelier: int, n_python: int, max_s: float, logs: "ServerLogs") -> list[tuple[Any, Any]]:
+    """Every configuration driven by the compiled client, so neither server is limited by a Python client."""
+    rows: list[tuple[Any, Any]] = []
+    for window in (WINDOW, 1):
+        pair = []
+        for side, argv, n in (("atelier", atelier_stdio, n_atelier), ("python", python_stdio, n_python)):
+            pair.append(measure(f"{side} stdio window {window}",
+                                lambda argv=argv, n=n: loadgen(binary, ["--spawn", shlex.join(argv)], 1, window, n, max_s)))
+        rows.append(tuple(pair))
+    nets: dict[str, list[Any]] = {}
+    for side, argv, port, n in (("atelier", atelier_tcp, atelier_port, n_atelier), ("python", python_tcp, python_port, n_python)):
+        try:
+            with tcp_server(argv, port, logs, f"{side}-net"):
+                nets[side] = [measure(f"{side} tcp {c} client(s)",
+                                      lambda c=c, port=port, n=n: loadgen(binary, ["--tcp", f"127.0.0.1:{port}"], c, 1, n, max_s))
+                              for c in (1, 16)]
+        except Exception as exc:  # noqa: BLE001
+            log(f"{side}: network server failed: {type(exc).__name__}: {exc}")
+            nets[side] = [f"failed ({type(exc).__name__})"] * 2
+    rows.append((nets["atelier"][0], nets["python"][0]))
+    rows.append((nets["atelier"][1], nets["python"][1]))
+    return rows
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -544,6 +606,8 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="interpreter for the peer (needs mcp, jsonschema)")
     parser.add_argument("--plan-file", help="JSON file with the params of the plan/execute request")
     parser.add_argument("--no-fanout", action="store_true")
+    parser.add_argument("--client", choices=["loadgen", "python"], default="loadgen",
+                        help="load client: the compiled `atelier bench rpc-load` (default) or this script's Python client")
     parser.add_argument("--atelier-stdio-cmd", help="override: the Atelier stdio command line")
     parser.add_argument("--atelier-tcp-cmd", help="override: the Atelier TCP command line, {addr} = HOST:PORT")
     parser.add_argument("--atelier-fanout-cmd", help="override: the fan-out command line, {config} = config path")
@@ -579,11 +643,20 @@ def main() -> int:
 
     logs = ServerLogs()
     started = time.perf_counter()
-    a_piped, a_serial = stdio_rows("atelier", atelier_stdio, args.n_atelier, args.max_config_s, logs)
-    p_piped, p_serial = stdio_rows("python", python_stdio, args.n_python, args.max_config_s, logs)
-    a_net = net_rows("atelier", atelier_tcp, atelier_port, lambda: tcp_link("127.0.0.1", atelier_port),
-                     args.n_atelier, args.max_config_s, logs)
-    p_net = net_rows("python", python_net, python_port, python_connect, args.n_python, args.max_config_s, logs)
+    use_loadgen = args.client == "loadgen" and has_loadgen(binary)
+    if use_loadgen:
+        python_tcp = [args.python, str(PEER_SCRIPT), "--tcp", f"127.0.0.1:{python_port}"]
+        net_label = "raw TCP, newline-delimited (peer's own adapter over the SDK Server)"
+        r = loadgen_rows(binary, atelier_stdio, atelier_tcp, atelier_port, python_stdio, python_tcp, python_port,
+                         args.n_atelier, args.n_python, args.max_config_s, logs)
+        (a_piped, p_piped), (a_serial, p_serial) = r[0], r[1]
+        a_net, p_net = [r[2][0], r[3][0]], [r[2][1], r[3][1]]
+    else:
+        a_piped, a_serial = stdio_rows("atelier", atelier_stdio, args.n_atelier, args.max_config_s, logs)
+        p_piped, p_serial = stdio_rows("python", python_stdio, args.n_python, args.max_config_s, logs)
+        a_net = net_rows("atelier", atelier_tcp, atelier_port, lambda: tcp_link("127.0.0.1", atelier_port),
+                         args.n_atelier, args.max_config_s, logs)
+        p_net = net_rows("python", python_net, python_port, python_connect, args.n_python, args.max_config_s, logs)
     fan = [] if args.no_fanout or atelier_fanout is None else fanout(atelier_fanout, plan_params, logs)
     total = time.perf_counter() - started
     log(f"done in {total:.1f} s; server stderr logs in {logs.dir}")
@@ -603,7 +676,9 @@ def main() -> int:
     print(f"Workload: tools/call schema_validate (object schema, 4 properties, valid instance); legacy handshake "
           f"({HANDSHAKE_VERSION}) on every connection. Requests per configuration: atelier ≤ {args.n_atelier}, "
           f"python ≤ {args.n_python} (each capped at {args.max_config_s:.0f} s). Python network column: {net_label}. "
-          f"Both sides are driven by the same Python client on this machine, so very high rates are client-bound.")
+          + (f"Both sides are driven by the same compiled client (`atelier bench rpc-load`: one thread per connection, "
+            f"closed loop) on this machine." if use_loadgen else
+            f"Both sides are driven by the same Python client on this machine, so very high rates are client-bound."))
     errors = [(name, s) for name, s in (("atelier stdio pipelined", a_piped), ("atelier stdio serial", a_serial),
                                          ("atelier tcp 1", a_net[0]), ("atelier tcp 16", a_net[1]),
                                          ("python stdio pipelined", p_piped), ("python stdio serial", p_serial),

@@ -218,20 +218,25 @@ def python_suite(folder: str, mode: str, budget: Budget, max_seconds: float) -> 
     instances = sum(len(t) for _, t, _ in usable)
 
     passes = 0
+    # Passes until max_seconds (at least 3); the median pass is reported (this machine is shared and
+    # Python's pass times vary by +-20%), as if `passes` repetitions of it had run.
     wrong: list[str] = []
-    t0 = time.perf_counter()
+    times: list[float] = []
+    t_start = time.perf_counter()
     while True:
         wrong = []
+        t0 = time.perf_counter()
         for v, tests, where in usable:
             for data, expected in tests:
                 if one(v, data) != expected:
                     wrong.append(where)
+        times.append(time.perf_counter() - t0)
         passes += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= max_seconds or budget.left() < 30:
+        if passes >= 3 and (time.perf_counter() - t_start >= max_seconds or budget.left() < 30):
             break
+    median = sorted(times)[len(times) // 2]
     return {"groups": len(usable), "instances": instances, "repeat": passes, "compileSeconds": compile_s,
-            "validateSeconds": elapsed, "correct": instances - len(wrong), "wrong": wrong,
+            "validateSeconds": median * passes, "correct": instances - len(wrong), "wrong": wrong,
             "skipped": skipped}
 
 

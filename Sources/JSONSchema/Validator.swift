@@ -79,19 +79,31 @@ struct Evaluator {
     }
 
     /// Evaluates `child` against the same instance; its annotations count only if it passes.
-    private mutating func inPlace(_ child: SchemaNode, _ path: [String], _ value: JSONValue, _ ann: inout Annotations) -> Bool {
-        keywordPath.append(contentsOf: path)
-        defer { keywordPath.removeLast(path.count) }
+    // Paths are passed as one or two components rather than arrays: this is the hottest code in the
+    // validator, and an array literal per visited subschema was a heap allocation each time.
+    private mutating func inPlace(_ child: SchemaNode, _ k1: String, _ value: JSONValue, _ ann: inout Annotations) -> Bool {
+        inPlace(child, k1, Optional<String>.none, value, &ann)
+    }
+
+    private mutating func inPlace(_ child: SchemaNode, _ k1: String, _ k2: String?, _ value: JSONValue, _ ann: inout Annotations) -> Bool {
+        keywordPath.append(k1)
+        if let k2 { keywordPath.append(k2) }
+        defer { keywordPath.removeLast(k2 == nil ? 1 : 2) }
         var sub = Annotations()
         let ok = eval(child, value, &sub)
         if ok && track { ann.merge(sub) }
         return ok
     }
 
-    private mutating func at(_ child: SchemaNode, _ path: [String], _ seg: PathSegment, _ value: JSONValue) -> Bool {
-        keywordPath.append(contentsOf: path)
+    private mutating func at(_ child: SchemaNode, _ k1: String, _ seg: PathSegment, _ value: JSONValue) -> Bool {
+        at(child, k1, Optional<String>.none, seg, value)
+    }
+
+    private mutating func at(_ child: SchemaNode, _ k1: String, _ k2: String?, _ seg: PathSegment, _ value: JSONValue) -> Bool {
+        keywordPath.append(k1)
+        if let k2 { keywordPath.append(k2) }
         instancePath.append(seg)
-        defer { keywordPath.removeLast(path.count); instancePath.removeLast() }
+        defer { keywordPath.removeLast(k2 == nil ? 1 : 2); instancePath.removeLast() }
         var sub = Annotations()
         return eval(child, value, &sub)
     }
@@ -200,7 +212,7 @@ struct Evaluator {
             guard case .array(let a) = value else { return true }
             var ok = true
             for (i, s) in schemas.enumerated() where i < a.count {
-                if !at(s, [keyword, String(i)], .index(i), a[i]) { ok = false; if !collect { return false } }
+                if !at(s, keyword, String(i), .index(i), a[i]) { ok = false; if !collect { return false } }
             }
             if track { ann.itemsPrefix = max(ann.itemsPrefix, min(schemas.count, a.count)) }
             return ok
@@ -208,7 +220,7 @@ struct Evaluator {
             guard case .array(let a) = value else { return true }
             var ok = true
             if a.count > prefix {
-                for i in prefix..<a.count where !at(s, [keyword], .index(i), a[i]) {
+                for i in prefix..<a.count where !at(s, keyword, .index(i), a[i]) {
                     ok = false
                     if !collect { return false }
                 }
@@ -268,13 +280,13 @@ struct Evaluator {
                 for (k, v) in o {
                     guard let s = props[k] else { continue }
                     if track { ann.props.insert(k) }
-                    if !at(s, ["properties", k], .key(k), v) { ok = false; if !collect { return false } }
+                    if !at(s, "properties", k, .key(k), v) { ok = false; if !collect { return false } }
                 }
             } else {
                 for (k, s) in props {
                     guard let v = o[k] else { continue }
                     if track { ann.props.insert(k) }
-                    if !at(s, ["properties", k], .key(k), v) { ok = false; if !collect { return false } }
+                    if !at(s, "properties", k, .key(k), v) { ok = false; if !collect { return false } }
                 }
             }
             return ok
@@ -284,7 +296,7 @@ struct Evaluator {
             for (k, v) in o {
                 for (r, s) in list where r.matches(k) {
                     if track { ann.props.insert(k) }
-                    if !at(s, ["patternProperties", r.pattern], .key(k), v) { ok = false; if !collect { return false } }
+                    if !at(s, "patternProperties", r.pattern, .key(k), v) { ok = false; if !collect { return false } }
                 }
             }
             return ok
@@ -298,7 +310,7 @@ struct Evaluator {
                     if !collect { return false }
                     continue
                 }
-                if !at(s, ["additionalProperties"], .key(k), v) { ok = false; if !collect { return false } }
+                if !at(s, "additionalProperties", .key(k), v) { ok = false; if !collect { return false } }
             }
             if ok && track { ann.allProps = true }
             return ok
@@ -334,12 +346,12 @@ struct Evaluator {
             guard case .object(let o) = value else { return true }
             var ok = true
             for (k, s) in deps where o[k] != nil {
-                if !inPlace(s, [keyword, k], value, &ann) { ok = false; if !collect { return false } }
+                if !inPlace(s, keyword, k, value, &ann) { ok = false; if !collect { return false } }
             }
             return ok
         case .allOf(let list):
             var ok = true
-            for (i, s) in list.enumerated() where !inPlace(s, ["allOf", String(i)], value, &ann) {
+            for (i, s) in list.enumerated() where !inPlace(s, "allOf", String(i), value, &ann) {
                 ok = false
                 if !collect { return false }
             }
@@ -347,7 +359,7 @@ struct Evaluator {
         case .anyOf(let list):
             let before = errors.count
             var any = false
-            for (i, s) in list.enumerated() where inPlace(s, ["anyOf", String(i)], value, &ann) {
+            for (i, s) in list.enumerated() where inPlace(s, "anyOf", String(i), value, &ann) {
                 any = true
                 if !track { break }
             }
@@ -360,7 +372,7 @@ struct Evaluator {
             var kept = Annotations()
             for (i, s) in list.enumerated() {
                 var sub = Annotations()
-                if inPlace(s, ["oneOf", String(i)], value, &sub) {
+                if inPlace(s, "oneOf", String(i), value, &sub) {
                     matches.append(i)
                     kept = sub
                     if matches.count > 1 && !collect { break }
@@ -393,10 +405,10 @@ struct Evaluator {
             if cond {
                 if track { ann.merge(sub) }
                 guard let thenS else { return true }
-                return inPlace(thenS, ["then"], value, &ann)
+                return inPlace(thenS, "then", value, &ann)
             }
             guard let elseS else { return true }
-            return inPlace(elseS, ["else"], value, &ann)
+            return inPlace(elseS, "else", value, &ann)
         case .ref(let target, let keyword):
             var dest: SchemaNode = target.node
             if let name = target.dynamicName {
@@ -409,7 +421,7 @@ struct Evaluator {
                     }
                 }
             }
-            return inPlace(dest, [keyword], value, &ann)
+            return inPlace(dest, keyword, value, &ann)
         case .unevaluatedItems(let s):
             guard case .array(let a) = value else { return true }
             if ann.allItems { return true }
@@ -421,7 +433,7 @@ struct Evaluator {
                     if !collect { return false }
                     continue
                 }
-                if !at(s, ["unevaluatedItems"], .index(i), a[i]) { ok = false; if !collect { return false } }
+                if !at(s, "unevaluatedItems", .index(i), a[i]) { ok = false; if !collect { return false } }
             }
             if ok { ann.allItems = true }
             return ok
@@ -436,7 +448,7 @@ struct Evaluator {
                     if !collect { return false }
                     continue
                 }
-                if !at(s, ["unevaluatedProperties"], .key(k), v) { ok = false; if !collect { return false } }
+                if !at(s, "unevaluatedProperties", .key(k), v) { ok = false; if !collect { return false } }
             }
             if ok { ann.allProps = true }
             return ok

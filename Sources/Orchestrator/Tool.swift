@@ -64,6 +64,13 @@ public protocol Tool: Sendable {
     var descriptor: ToolDescriptor { get }
     /// `arguments` were validated against `descriptor.inputSchema` already.
     func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput
+    /// True for tools whose work is short and bounded by their input (no waiting on the outside world):
+    /// they run in the caller's task without a deadline timer, saving a task hop on every call.
+    var isBoundedCompute: Bool { get }
+}
+
+extension Tool {
+    public var isBoundedCompute: Bool { false }
 }
 
 /// Errors a call can end with. Messages are written for the model or person who made the call.

@@ -85,27 +85,37 @@ public final class ToolRegistry: @unchecked Sendable {
         return out
     }
 
+    /// Runs the tool in its own task and cancels it at the deadline. A dispatch timer is much cheaper
+    /// than a racing sleep task, and this is on every call's path.
     private static func runWithDeadline(_ tool: Tool, _ args: JSONValue, _ ctx: ToolContext, ms: Int) async throws(ToolError) -> ToolOutput {
         let name = tool.descriptor.name
-        let outcome: Result<ToolOutput, ToolError> = await withTaskGroup(of: Result<ToolOutput, ToolError>?.self) { group in
-            group.addTask {
-                do { return .success(try await tool.run(args, context: ctx)) }
-                catch let e as ToolError { return .failure(e) }
-                catch is CancellationError { return .failure(Task.isCancelled ? .cancelled : .timedOut(tool: name, ms: ms)) }
-                catch { return .failure(.failed("\(error)")) }
-            }
-            group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(ms) * 1_000_000)
-                return Task.isCancelled ? nil : .failure(.timedOut(tool: name, ms: ms))
-            }
-            var first: Result<ToolOutput, ToolError>? = nil
-            while let r = await group.next() {
-                if let r { first = r; break }
-            }
-            group.cancelAll()
-            return first ?? .failure(.cancelled)
+        if tool.isBoundedCompute {
+            do { return try await tool.run(args, context: ctx) }
+            catch let e as ToolError { throw e }
+            catch is CancellationError { throw .cancelled }
+            catch { throw .failed("\(error)") }
         }
+        let timedOut = Flag()
+        let work = Task { () async -> Result<ToolOutput, ToolError> in
+            do { return .success(try await tool.run(args, context: ctx)) }
+            catch let e as ToolError { return .failure(e) }
+            catch is CancellationError { return .failure(timedOut.isSet ? .timedOut(tool: name, ms: ms) : .cancelled) }
+            catch { return .failure(.failed("\(error)")) }
+        }
+        let timer = DispatchWorkItem { timedOut.set(); work.cancel() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(min(ms, Int(Int32.max))), execute: timer)
+        let outcome = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        timer.cancel()
+        if case .failure(let e) = outcome, timedOut.isSet, case .cancelled = e { throw .timedOut(tool: name, ms: ms) }
         if Task.isCancelled, case .failure = outcome { throw .cancelled }
         return try outcome.get()
     }
+}
+
+/// A thread-safe one-way switch.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

@@ -7,6 +7,8 @@ public struct SchemaValidateTool: Tool {
     let cache: SchemaCache
 
     public init(cache: SchemaCache = SchemaCache()) { self.cache = cache }
+    /// Validation time is bounded by the message size limit.
+    public var isBoundedCompute: Bool { true }
 
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
         let options = ValidationOptions(formatAssertion: arguments["formatAssertion"]?.boolValue ?? false)

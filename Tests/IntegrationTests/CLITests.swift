@@ -61,6 +61,19 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try JSONParser.parse(out)["results"]?.arrayValue?.filter { $0["status"] == "ok" }.count, 16)
     }
 
+    func testTheExamplesWork() throws {
+        let (status, out, err) = try runAtelier(["tools", "list", "--config", "examples/atelier.yaml"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("word_count") && out.contains("git_log"))
+        let (planStatus, planOut, planErr) = try runAtelier(["plan", "run", "examples/plan.json", "--config", "examples/atelier.yaml"])
+        XCTAssertEqual(planStatus, 0, planErr)
+        let results = try JSONParser.parse(planOut)["results"]
+        XCTAssertEqual(results?[2]?["result"]?["valid"], true, "the DAG fed fs_read's output to schema_validate")
+        let (callStatus, callOut, _) = try runAtelier(["call", "git_log", "--args", #"{"count":1}"#, "--config", "examples/atelier.yaml"])
+        XCTAssertEqual(callStatus, 0)
+        XCTAssertEqual(try JSONParser.parse(callOut)["commits"]?.arrayValue?.count, 1)
+    }
+
     func testToolsListJSONMatchesTheSchemaFiles() throws {
         let (status, out, _) = try runAtelier(["tools", "list", "--json"])
         XCTAssertEqual(status, 0)

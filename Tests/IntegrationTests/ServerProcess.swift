@@ -13,6 +13,7 @@ final class ServerProcess {
     init(_ args: [String], stdinFrom file: FileHandle? = nil) throws {
         process.executableURL = URL(fileURLWithPath: Repository.binary)
         process.arguments = args
+        process.currentDirectoryURL = Repository.root
         process.standardInput = file ?? stdin
         process.standardOutput = stdout
         process.standardError = stderr
@@ -67,6 +68,7 @@ func runAtelier(_ args: [String], input: String? = nil) throws -> (Int32, String
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Repository.binary)
     p.arguments = args
+    p.currentDirectoryURL = Repository.root
     let out = Pipe(), err = Pipe(), inp = Pipe()
     p.standardOutput = out
     p.standardError = err

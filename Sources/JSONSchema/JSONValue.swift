@@ -96,42 +96,87 @@ extension JSONValue: CustomStringConvertible {
 }
 
 /// A JSON object that keeps the order of its keys. A repeated key keeps its first position and its last value.
+/// Small objects (the usual case) are searched linearly, which beats hashing; a hash index is built only
+/// past `indexThreshold` keys.
 public struct JSONObject: Sendable, Hashable, Sequence {
+    static let indexThreshold = 12
     public private(set) var keys: [String] = []
-    private var storage: [String: JSONValue] = [:]
+    public private(set) var values: [JSONValue] = []
+    private var index: [String: Int]? = nil
 
     public init() {}
     public init(_ pairs: [(String, JSONValue)]) {
         keys.reserveCapacity(pairs.count)
-        storage.reserveCapacity(pairs.count)
+        values.reserveCapacity(pairs.count)
         for (k, v) in pairs { self[k] = v }
     }
 
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
+    @inline(__always) func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        for i in keys.indices where keys[i] == key { return i }
+        return nil
+    }
+
     public subscript(key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { values[$0] } }
         set {
-            if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+            if let i = position(of: key) {
+                if let newValue {
+                    values[i] = newValue
+                } else {
+                    keys.remove(at: i)
+                    values.remove(at: i)
+                    if index != nil { rebuildIndex() }
+                }
+            } else if let newValue {
+                keys.append(key)
+                values.append(newValue)
+                if index != nil { index![key] = keys.count - 1 } else if keys.count > Self.indexThreshold { rebuildIndex() }
             }
         }
     }
 
-    public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {
+    private mutating func rebuildIndex() {
+        var d: [String: Int] = [:]
+        d.reserveCapacity(keys.count)
+        for (i, k) in keys.enumerated() { d[k] = i }
+        index = d
+    }
+
+    public struct Iterator: IteratorProtocol {
+        let object: JSONObject
         var i = 0
-        return AnyIterator {
-            guard i < keys.count else { return nil }
+        public mutating func next() -> (key: String, value: JSONValue)? {
+            guard i < object.keys.count else { return nil }
             defer { i += 1 }
-            let k = keys[i]
-            return (k, storage[k]!)
+            return (object.keys[i], object.values[i])
         }
     }
 
+    public func makeIterator() -> Iterator { Iterator(object: self) }
+
     /// Equality ignores key order, as JSON's does.
-    public static func == (a: JSONObject, b: JSONObject) -> Bool { a.storage == b.storage }
-    public func hash(into h: inout Hasher) { h.combine(storage) }
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        guard a.count == b.count else { return false }
+        for (i, k) in a.keys.enumerated() {
+            guard let v = b[k], v == a.values[i] else { return false }
+        }
+        return true
+    }
+
+    /// Order-independent, consistent with ==.
+    public func hash(into h: inout Hasher) {
+        var acc = 0
+        for (i, k) in keys.enumerated() {
+            var pair = Hasher()
+            pair.combine(k)
+            pair.combine(values[i])
+            acc = acc &+ pair.finalize()
+        }
+        h.combine(count)
+        h.combine(acc)
+    }
 }

@@ -22,7 +22,7 @@ run: build
 	$(BIN_RELEASE) serve --stdio
 
 test: build-debug
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 

@@ -46,6 +46,9 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks_md import update_section  # noqa: E402
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -463,22 +466,7 @@ def render(rows: list[tuple[str, str, str, str, float | None]], notes: list[str]
 
 
 def update_benchmarks(path: Path, section: str) -> None:
-    header = ("# Benchmarks\n\nMeasured with `make bench` (`make bench-schema`, `make bench-rpc`); each section is "
-              "rewritten by its driver in `tools/`, the others are kept.\n")
-    text = path.read_text() if path.exists() else header
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if l.rstrip() == SECTION), None)
-    body = section.rstrip("\n") + "\n"
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if re.match(r"^## ", lines[j])), len(lines))
-        before = "".join(lines[:start])
-        after = "".join(lines[end:])
-        new = before + body + ("\n" + after if after else "")
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
+    update_section(path, SECTION, section)
 
 
 # --------------------------------------------------------------------------------------------------

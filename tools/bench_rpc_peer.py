@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -43,37 +44,17 @@ from mcp.shared._context_streams import create_context_streams
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
-SCHEMA_VALIDATE_TOOL = types.Tool(
-    name="schema_validate",
-    description="Validate a JSON instance against a JSON Schema (draft 2020-12 unless $schema says otherwise).",
-    input_schema={
-        "type": "object",
-        "properties": {
-            "schema": {"description": "The JSON Schema (object or boolean)."},
-            "instance": {"description": "The JSON value to validate."},
-        },
-        "required": ["schema", "instance"],
-    },
-    output_schema={
-        "type": "object",
-        "properties": {
-            "valid": {"type": "boolean"},
-            "errors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "instanceLocation": {"type": "string"},
-                        "keywordLocation": {"type": "string"},
-                        "error": {"type": "string"},
-                    },
-                    "required": ["instanceLocation", "keywordLocation", "error"],
-                },
-            },
-        },
-        "required": ["valid", "errors"],
-    },
-)
+# The same descriptor Atelier serves (schemas/tools/*.json), so both servers expose an identical tool.
+_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "tools"
+
+
+def _descriptor(name: str) -> types.Tool:
+    d = json.loads((_SCHEMAS / f"{name}.json").read_text())
+    return types.Tool(name=d["name"], description=d["description"], input_schema=d["inputSchema"],
+                      output_schema=d.get("outputSchema"))
+
+
+SCHEMA_VALIDATE_TOOL = _descriptor("schema_validate")
 
 DEBUG_SLEEP_TOOL = types.Tool(
     name="debug_sleep",

@@ -15,6 +15,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "JSONSchema", linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "Neural", dependencies: ["CBLAS"]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "RPC", dependencies: [
             "JSONSchema",
@@ -25,11 +27,12 @@ let package = Package(
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "CSQLite"]),
         .target(name: "Tools", dependencies: ["Orchestrator", "JSONSchema", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
-            "JSONSchema", "RPC", "MCP", "Orchestrator", "Tools",
+            "JSONSchema", "RPC", "MCP", "Orchestrator", "Tools", "Neural",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["RPC", "JSONSchema"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural"], resources: [.copy("Goldens")]),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "Tools", "JSONSchema", "TestSupport"]),

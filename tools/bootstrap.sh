@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 log() { echo "bootstrap: $*" >&2; }
 
-APT_PACKAGES=(libsqlite3-dev)
+APT_PACKAGES=(libsqlite3-dev libopenblas-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,47 @@
+import CBLAS
+import Foundation
+
+/// The BLAS backend: OpenBLAS's sgemm, row-major.
+public enum BLAS {
+    /// The kernel OpenBLAS picked for this CPU (e.g. "Zen", "Haswell", "SkylakeX").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(newValue)) }
+    }
+
+    /// C[M×N] = alpha·op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when the flag is set.
+    @inline(__always)
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
+    }
+
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                     _ a: [Float], aOffset: Int = 0, _ b: [Float], bOffset: Int = 0, beta: Float = 0,
+                     _ c: inout [Float], cOffset: Int = 0) {
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, pa.baseAddress! + aOffset,
+                         pb.baseAddress! + bOffset, beta: beta, pc.baseAddress! + cOffset)
+                }
+            }
+        }
+    }
+}
+
+/// Picks OpenBLAS's AVX-512 kernel on CPUs its detection misses. Must run before the library loads,
+/// so the executable calls it first thing and re-executes itself with the variable set.
+public enum BLASStartup {
+    public static func ensureKernelSelected(arguments: [String]) {
+        guard getenv("OPENBLAS_CORETYPE") == nil, getenv("ATELIER_NO_REEXEC") == nil else { return }
+        guard let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              cpu.contains(" avx512f") else { return }
+        setenv("OPENBLAS_CORETYPE", cpu.contains(" avx512_bf16") ? "Cooperlake" : "SkylakeX", 1)
+        setenv("ATELIER_NO_REEXEC", "1", 1)
+        var argv = arguments.map { strdup($0) } + [nil]
+        execv("/proc/self/exe", &argv)
+    }
+}

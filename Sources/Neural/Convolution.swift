@@ -1,0 +1,158 @@
+/// Convolution geometry.
+public struct Conv2DOptions: Sendable, Equatable {
+    public var stride: (Int, Int)
+    public var padding: (Int, Int)
+    public var groups: Int
+
+    public init(stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0), groups: Int = 1) {
+        self.stride = stride
+        self.padding = padding
+        self.groups = groups
+    }
+
+    public static func == (a: Conv2DOptions, b: Conv2DOptions) -> Bool {
+        a.stride == b.stride && a.padding == b.padding && a.groups == b.groups
+    }
+}
+
+extension Tensor {
+    /// 2-D convolution of x [N, C, H, W] with weight [O, C/groups, KH, KW], as torch's F.conv2d.
+    /// Lowered to im2col + one GEMM per image and group.
+    public func conv2d(weight: Tensor, bias: Tensor?, options o: Conv2DOptions = .init()) throws(NeuralError) -> Tensor {
+        guard rank == 4, weight.rank == 4, o.groups >= 1, shape[1] % o.groups == 0, weight.shape[0] % o.groups == 0,
+              weight.shape[1] * o.groups == shape[1] else {
+            throw .shapeMismatch(op: "conv2d (groups \(o.groups))", "input", shape, "weight", weight.shape)
+        }
+        if let bias, bias.shape != [weight.shape[0]] { throw .shapeMismatch(op: "conv2d", "weight", weight.shape, "bias", bias.shape) }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (oc, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        let (sh, sw) = o.stride, (ph, pw) = o.padding
+        let oh = (h + 2 * ph - kh) / sh + 1, ow = (w + 2 * pw - kw) / sw + 1
+        guard oh > 0, ow > 0 else { throw .invalidArgument(op: "conv2d", "kernel \(kh)×\(kw) does not fit input \(shape) with padding \(o.padding)") }
+        let g = o.groups, cg = c / g, ocg = oc / g
+        let kdim = cg * kh * kw, cols = oh * ow
+        var out = [Float](repeating: 0, count: n * oc * cols)
+        var col = [Float](repeating: 0, count: kdim * cols)
+        let geo = Geometry(c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, oh: oh, ow: ow)
+        for b in 0..<n {
+            for gi in 0..<g {
+                geo.im2col(data, image: b, channel0: gi * cg, channels: cg, into: &col)
+                BLAS.gemm(transA: false, transB: false, m: ocg, n: cols, k: kdim, weight.data, aOffset: gi * ocg * kdim,
+                          col, &out, cOffset: (b * oc + gi * ocg) * cols)
+            }
+        }
+        if let bias { for b in 0..<n { for ch in 0..<oc { let base = (b * oc + ch) * cols; for i in 0..<cols { out[base + i] += bias.data[ch] } } } }
+        let x = self
+        let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+        return Tensor(shape: [n, oc, oh, ow], data: out).record("conv2d", inputs) { gout in
+            var gx = [Float](repeating: 0, count: x.count), gw = [Float](repeating: 0, count: weight.count)
+            var col = [Float](repeating: 0, count: kdim * cols), gcol = [Float](repeating: 0, count: kdim * cols)
+            for b in 0..<n {
+                for gi in 0..<g {
+                    let gOff = (b * oc + gi * ocg) * cols
+                    if weight.tracksGrad {
+                        geo.im2col(x.data, image: b, channel0: gi * cg, channels: cg, into: &col)
+                        // dW[ocg, kdim] += dY[ocg, cols] · colᵀ
+                        BLAS.gemm(transA: false, transB: true, m: ocg, n: kdim, k: cols, gout.data, aOffset: gOff, col,
+                                  beta: 1, &gw, cOffset: gi * ocg * kdim)
+                    }
+                    if x.tracksGrad {
+                        // dcol[kdim, cols] = Wᵀ · dY, then scatter back.
+                        BLAS.gemm(transA: true, transB: false, m: kdim, n: cols, k: ocg, weight.data, aOffset: gi * ocg * kdim,
+                                  gout.data, bOffset: gOff, &gcol)
+                        geo.col2im(gcol, image: b, channel0: gi * cg, channels: cg, into: &gx)
+                    }
+                }
+            }
+            var result: [Tensor?] = [Tensor(shape: x.shape, data: gx), Tensor(shape: weight.shape, data: gw)]
+            if bias != nil {
+                var gb = [Float](repeating: 0, count: oc)
+                for b in 0..<n { for ch in 0..<oc { let base = (b * oc + ch) * cols; for i in 0..<cols { gb[ch] += gout.data[base + i] } } }
+                result.append(Tensor(shape: [oc], data: gb))
+            }
+            return result
+        }
+    }
+
+    /// Nearest-neighbour upsampling of the last two dimensions by an integer factor.
+    public func upsampleNearest(scale: Int) throws(NeuralError) -> Tensor {
+        guard rank >= 2, scale >= 1 else { throw .invalidArgument(op: "upsample_nearest", "needs rank ≥ 2 and scale ≥ 1, got \(shape), \(scale)") }
+        let h = shape[rank - 2], w = shape[rank - 1], planes = count / (h * w)
+        let oh = h * scale, ow = w * scale
+        var out = [Float](repeating: 0, count: planes * oh * ow)
+        for p in 0..<planes {
+            for y in 0..<oh {
+                let src = (p * h + y / scale) * w, dst = (p * oh + y) * ow
+                for x in 0..<ow { out[dst + x] = data[src + x / scale] }
+            }
+        }
+        var s = shape
+        s[rank - 2] = oh
+        s[rank - 1] = ow
+        let inShape = shape
+        return Tensor(shape: s, data: out).record("upsample_nearest", [self]) { g in
+            var back = [Float](repeating: 0, count: planes * h * w)
+            for p in 0..<planes {
+                for y in 0..<oh {
+                    let dst = (p * h + y / scale) * w, src = (p * oh + y) * ow
+                    for x in 0..<ow { back[dst + x / scale] += g.data[src + x] }
+                }
+            }
+            return [Tensor(shape: inShape, data: back)]
+        }
+    }
+}
+
+/// im2col / col2im for one image and a run of channels.
+struct Geometry {
+    let c, h, w, kh, kw, sh, sw, ph, pw, oh, ow: Int
+
+    func im2col(_ x: [Float], image: Int, channel0: Int, channels: Int, into col: inout [Float]) {
+        let cols = oh * ow
+        x.withUnsafeBufferPointer { src in
+            col.withUnsafeMutableBufferPointer { dst in
+                for ci in 0..<channels {
+                    let plane = ((image * c) + channel0 + ci) * h * w
+                    for ky in 0..<kh {
+                        for kx in 0..<kw {
+                            let row = ((ci * kh + ky) * kw + kx) * cols
+                            for oy in 0..<oh {
+                                let iy = oy * sh - ph + ky
+                                let base = row + oy * ow
+                                if iy < 0 || iy >= h {
+                                    for ox in 0..<ow { dst[base + ox] = 0 }
+                                    continue
+                                }
+                                let srow = plane + iy * w
+                                for ox in 0..<ow {
+                                    let ix = ox * sw - pw + kx
+                                    dst[base + ox] = (ix >= 0 && ix < w) ? src[srow + ix] : 0
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func col2im(_ col: [Float], image: Int, channel0: Int, channels: Int, into x: inout [Float]) {
+        let cols = oh * ow
+        for ci in 0..<channels {
+            let plane = ((image * c) + channel0 + ci) * h * w
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let row = ((ci * kh + ky) * kw + kx) * cols
+                    for oy in 0..<oh {
+                        let iy = oy * sh - ph + ky
+                        if iy < 0 || iy >= h { continue }
+                        for ox in 0..<ow {
+                            let ix = ox * sw - pw + kx
+                            if ix >= 0 && ix < w { x[plane + iy * w + ix] += col[row + oy * ow + ox] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

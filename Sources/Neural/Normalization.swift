@@ -1,0 +1,127 @@
+import Foundation
+
+extension Tensor {
+    /// Normalises groups of `groupSize` consecutive values of each of `groups` rows; returns (x̂, 1/σ per group).
+    static func normalizeRows(_ x: [Float], rows: Int, width: Int, eps: Float, centered: Bool) -> ([Float], [Float]) {
+        var xhat = [Float](repeating: 0, count: x.count)
+        var inv = [Float](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { src in
+            xhat.withUnsafeMutableBufferPointer { dst in
+                for r in 0..<rows {
+                    let o = r * width
+                    var mean: Double = 0
+                    if centered {
+                        for j in 0..<width { mean += Double(src[o + j]) }
+                        mean /= Double(width)
+                    }
+                    var v: Double = 0
+                    for j in 0..<width { let d = Double(src[o + j]) - mean; v += d * d }
+                    v /= Double(width)
+                    let istd = Float(1 / (v + Double(eps)).squareRoot())
+                    inv[r] = istd
+                    let m = Float(mean)
+                    for j in 0..<width { dst[o + j] = (src[o + j] - m) * istd }
+                }
+            }
+        }
+        return (xhat, inv)
+    }
+
+    /// Backward of row normalisation: dx from d x̂.
+    static func normalizeRowsBackward(_ dxhat: [Float], _ xhat: [Float], _ inv: [Float], rows: Int, width: Int, centered: Bool) -> [Float] {
+        var dx = [Float](repeating: 0, count: dxhat.count)
+        let n = Float(width)
+        for r in 0..<rows {
+            let o = r * width
+            var sum: Float = 0, dot: Float = 0
+            for j in 0..<width { sum += dxhat[o + j]; dot += dxhat[o + j] * xhat[o + j] }
+            for j in 0..<width {
+                dx[o + j] = inv[r] * (dxhat[o + j] - (centered ? sum / n : 0) - xhat[o + j] * dot / n)
+            }
+        }
+        return dx
+    }
+
+    /// Layer norm over the last dimension with optional affine weight and bias.
+    public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws(NeuralError) -> Tensor {
+        try rowNorm(op: "layer_norm", weight: weight, bias: bias, eps: eps, centered: true)
+    }
+
+    /// RMS norm over the last dimension: x / sqrt(mean(x²) + eps) · weight.
+    public func rmsNorm(weight: Tensor?, eps: Float = 1e-6) throws(NeuralError) -> Tensor {
+        try rowNorm(op: "rms_norm", weight: weight, bias: nil, eps: eps, centered: false)
+    }
+
+    func rowNorm(op: String, weight: Tensor?, bias: Tensor?, eps: Float, centered: Bool) throws(NeuralError) -> Tensor {
+        let d = shape.last ?? 1
+        if let weight, weight.shape != [d] { throw .shapeMismatch(op: op, "input", shape, "weight", weight.shape) }
+        if let bias, bias.shape != [d] { throw .shapeMismatch(op: op, "input", shape, "bias", bias.shape) }
+        let rows = count / d
+        let (xhat, inv) = Self.normalizeRows(data, rows: rows, width: d, eps: eps, centered: centered)
+        var y = xhat
+        if let weight { for i in 0..<y.count { y[i] *= weight.data[i % d] } }
+        if let bias { for i in 0..<y.count { y[i] += bias.data[i % d] } }
+        let x = self
+        var inputs = [x]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        return Tensor(shape: shape, data: y).record(op, inputs) { g in
+            var dxhat = g.data
+            if let weight { for i in 0..<dxhat.count { dxhat[i] *= weight.data[i % d] } }
+            var out: [Tensor?] = [Tensor(shape: x.shape, data: Self.normalizeRowsBackward(dxhat, xhat, inv, rows: rows, width: d, centered: centered))]
+            if weight != nil {
+                var gw = [Float](repeating: 0, count: d)
+                for i in 0..<g.count { gw[i % d] += g.data[i] * xhat[i] }
+                out.append(Tensor(shape: [d], data: gw))
+            }
+            if bias != nil {
+                var gb = [Float](repeating: 0, count: d)
+                for i in 0..<g.count { gb[i % d] += g.data[i] }
+                out.append(Tensor(shape: [d], data: gb))
+            }
+            return out
+        }
+    }
+
+    /// Group norm over [N, C, …]: C split into `groups`, per-channel affine weight and bias.
+    public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) throws(NeuralError) -> Tensor {
+        guard rank >= 2, shape[1] % groups == 0 else {
+            throw .invalidArgument(op: "group_norm", "\(shape[safe: 1] ?? 0) channels do not split into \(groups) groups (input \(shape))")
+        }
+        let n = shape[0], c = shape[1], spatial = count / (n * c)
+        if let weight, weight.shape != [c] { throw .shapeMismatch(op: "group_norm", "input", shape, "weight", weight.shape) }
+        if let bias, bias.shape != [c] { throw .shapeMismatch(op: "group_norm", "input", shape, "bias", bias.shape) }
+        let rows = n * groups, width = (c / groups) * spatial
+        let (xhat, inv) = Self.normalizeRows(data, rows: rows, width: width, eps: eps, centered: true)
+        var y = xhat
+        for i in 0..<y.count {
+            let ch = (i / spatial) % c
+            if let weight { y[i] *= weight.data[ch] }
+            if let bias { y[i] += bias.data[ch] }
+        }
+        let x = self
+        var inputs = [x]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        return Tensor(shape: shape, data: y).record("group_norm", inputs) { g in
+            var dxhat = g.data
+            if let weight { for i in 0..<dxhat.count { dxhat[i] *= weight.data[(i / spatial) % c] } }
+            var out: [Tensor?] = [Tensor(shape: x.shape, data: Self.normalizeRowsBackward(dxhat, xhat, inv, rows: rows, width: width, centered: true))]
+            if weight != nil {
+                var gw = [Float](repeating: 0, count: c)
+                for i in 0..<g.count { gw[(i / spatial) % c] += g.data[i] * xhat[i] }
+                out.append(Tensor(shape: [c], data: gw))
+            }
+            if bias != nil {
+                var gb = [Float](repeating: 0, count: c)
+                for i in 0..<g.count { gb[(i / spatial) % c] += g.data[i] }
+                out.append(Tensor(shape: [c], data: gb))
+            }
+            return out
+        }
+    }
+}
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}

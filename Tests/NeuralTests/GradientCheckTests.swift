@@ -1,0 +1,147 @@
+import XCTest
+@testable import Neural
+
+/// Finite-difference checks of every differentiable op: the analytic gradient of
+/// L = Σ f(inputs) ⊙ w (w fixed random) against central differences in float32.
+final class GradientCheckTests: XCTestCase {
+    var rng = NumPyRandom(seed: 7)
+
+    func check(_ name: String, _ shapes: [[Int]], eps: Float = 1e-2, tol: Float = 2e-2,
+               positive: Bool = false, _ f: ([Tensor]) throws -> Tensor, file: StaticString = #filePath, line: UInt = #line) throws {
+        let inputs = shapes.map { s -> Tensor in
+            let t = rng.normal(s)
+            if positive { t.data = t.data.map { abs($0) + 0.5 } }
+            t.requiresGrad = true
+            return t
+        }
+        let out = try f(inputs)
+        let w = rng.normal(out.shape)
+        try out.mul(w).sum().backward()
+        func loss() throws -> Double {
+            let y = try Autograd.withoutGrad { try f(inputs) }
+            return zip(y.data, w.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        for (k, x) in inputs.enumerated() {
+            guard let g = x.grad else { XCTFail("\(name): input \(k) got no gradient", file: file, line: line); continue }
+            for i in stride(from: 0, to: x.count, by: max(1, x.count / 24)) {
+                let keep = x.data[i]
+                x.data[i] = keep + eps
+                let up = try loss()
+                x.data[i] = keep - eps
+                let down = try loss()
+                x.data[i] = keep
+                let numeric = Float((up - down) / Double(2 * eps))
+                XCTAssertLessThanOrEqual(abs(numeric - g.data[i]), tol * (1 + abs(numeric)),
+                                         "\(name) input \(k)[\(i)]: analytic \(g.data[i]) vs numeric \(numeric)", file: file, line: line)
+            }
+        }
+    }
+
+    func testElementwiseAndBroadcasting() throws {
+        try check("add", [[2, 3, 4], [3, 1]]) { try $0[0].add($0[1]) }
+        try check("sub", [[2, 3], [3]]) { try $0[0].sub($0[1]) }
+        try check("mul", [[2, 3, 4], [4]]) { try $0[0].mul($0[1]) }
+        try check("div", [[2, 3], [2, 3]], positive: true) { try $0[0].div($0[1]) }
+        try check("exp/log/sqrt", [[5]], positive: true) { $0[0].exp().adding(1).log().sqrt() }
+        for (n, f) in [("tanh", { (t: Tensor) in t.tanh() }), ("sigmoid", { $0.sigmoid() }), ("silu", { $0.silu() }),
+                       ("gelu", { $0.gelu() }), ("gelu_tanh", { $0.geluTanh() }), ("quick_gelu", { $0.quickGELU() }),
+                       ("square", { $0.square() }), ("neg", { $0.neg() })] as [(String, (Tensor) -> Tensor)] {
+            try check(n, [[3, 4]]) { f($0[0]) }
+        }
+        try check("geglu", [[2, 6]]) { try $0[0].geglu() }
+        try check("swiglu", [[2, 6]]) { try $0[0].swiglu() }
+    }
+
+    func testShapesAndReductions() throws {
+        try check("sum", [[2, 3, 4]]) { $0[0].sum(dims: [0, 2], keepDim: true) }
+        try check("mean", [[2, 3, 4]]) { $0[0].mean(dims: [-1]) }
+        try check("permute", [[2, 3, 4]]) { try $0[0].permuted([2, 0, 1]) }
+        try check("reshape+transpose", [[2, 6]]) { try $0[0].reshaped([3, 4]).transposed() }
+        try check("concat+slice", [[2, 3], [2, 2]]) { try Tensor.concat([$0[0], $0[1]], dim: 1).sliced(dim: 1, start: 1, length: 3) }
+        try check("pad", [[1, 2, 3, 3]]) { try $0[0].padded2D(left: 0, right: 1, top: 0, bottom: 1) }
+        try check("upsample", [[1, 2, 2, 3]]) { try $0[0].upsampleNearest(scale: 2) }
+    }
+
+    func testMatmulConvNormsAttention() throws {
+        try check("matmul 2-D", [[2, 3, 4], [4, 5]]) { try $0[0].matmul($0[1]) }
+        try check("matmul batched", [[2, 3, 4], [2, 4, 2]]) { try $0[0].matmul($0[1]) }
+        try check("linear", [[2, 3, 4], [5, 4], [5]]) { try $0[0].linear(weight: $0[1], bias: $0[2]) }
+        try check("conv2d", [[2, 4, 5, 5], [6, 2, 3, 3], [6]]) {
+            try $0[0].conv2d(weight: $0[1], bias: $0[2], options: Conv2DOptions(stride: (2, 1), padding: (1, 0), groups: 2))
+        }
+        try check("group_norm", [[2, 4, 3, 3], [4], [4]]) { try $0[0].groupNorm(groups: 2, weight: $0[1], bias: $0[2]) }
+        try check("layer_norm", [[3, 6], [6], [6]]) { try $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
+        try check("rms_norm", [[3, 6], [6]]) { try $0[0].rmsNorm(weight: $0[1]) }
+        try check("softmax", [[3, 5]]) { $0[0].softmax() }
+        try check("log_softmax", [[3, 5]]) { $0[0].logSoftmax() }
+        Attention.queryChunk = 2  // exercise the chunked path
+        defer { Attention.queryChunk = 256 }
+        try check("attention causal", [[1, 2, 5, 3], [1, 2, 5, 3], [1, 2, 5, 3]]) { try Attention.scaledDotProduct($0[0], $0[1], $0[2], causal: true) }
+        let mask = (0..<(4 * 6)).map { $0 % 5 != 3 }
+        try check("attention masked cross", [[1, 1, 4, 3], [1, 1, 6, 3], [1, 1, 6, 2]]) { try Attention.scaledDotProduct($0[0], $0[1], $0[2], mask: mask) }
+        try check("mse", [[2, 3], [2, 3]]) { try Loss.mse($0[0], $0[1]) }
+        try check("cross_entropy", [[3, 4]]) { try Loss.crossEntropy($0[0], targets: [0, 3, 1]) }
+    }
+
+    func testCheckpointingGivesTheSameGradients() throws {
+        var r = NumPyRandom(seed: 3)
+        let layer = Linear(4, 4, rng: &r)
+        let x = r.normal([2, 4])
+        x.requiresGrad = true
+        let block: ([Tensor]) throws -> Tensor = { try layer($0[0]).silu() }
+        try block([x]).sum().backward()
+        let (gx, gw) = (x.grad!, layer.weight.grad!)
+        x.zeroGrad(); layer.zeroGrad()
+        try checkpoint([x], block).sum().backward()
+        assertClose(x.grad!, gx, atol: 1e-6, "checkpointed dx")
+        assertClose(layer.weight.grad!, gw, atol: 1e-6, "checkpointed dW")
+    }
+
+    func testFrozenParametersGetNoGradient() throws {
+        var r = NumPyRandom(seed: 1)
+        let a = Linear(3, 3, rng: &r), b = Linear(3, 2, rng: &r)
+        a.setFrozen(true)
+        try b(a(r.normal([4, 3]))).sum().backward()
+        XCTAssertNil(a.weight.grad)
+        XCTAssertNotNil(b.weight.grad)
+        let opt = AdamW(a.parameters + b.parameters)
+        XCTAssertEqual(opt.params.count, 2, "optimizer state only for the trainable layer")
+    }
+
+    func testShapeErrorsNameBothShapesAndTheLayer() {
+        var r = NumPyRandom(seed: 1)
+        let layer = Linear(3, 2, rng: &r)
+        XCTAssertThrowsError(try layer(Tensor(zeros: [4, 5]))) { e in
+            XCTAssertEqual("\(e)", "Linear(3→2) linear: input has shape [4, 5] but weight has shape [2, 3]")
+        }
+        XCTAssertThrowsError(try Tensor(zeros: [2, 3]).add(Tensor(zeros: [4]))) { e in
+            XCTAssertEqual("\(e)", "add: left has shape [2, 3] but right has shape [4]")
+        }
+        XCTAssertThrowsError(try layer.load(["weight": Tensor(zeros: [3, 3]), "bias": Tensor(zeros: [2])])) { e in
+            XCTAssertEqual("\(e)", "weight 'weight': has shape [3, 3], the layer expects [2, 3]")
+        }
+    }
+
+    func testNonFiniteDetection() throws {
+        Autograd.detectNonFinite = true
+        defer { Autograd.detectNonFinite = false }
+        let t = Tensor(shape: [2], data: [1, .nan])
+        XCTAssertThrowsError(try t.checkFinite("test"))
+    }
+
+    func testSafeTensorsRoundTripAndSchedules() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nt-\(UUID().uuidString).safetensors").path
+        let t = Tensor(shape: [2, 2], data: [1, -2.5, 0.1, 3])
+        for dt in [SafeTensors.DType.f32, .f16, .bf16] {
+            try SafeTensors.write(["w": t], to: path, dtype: dt, metadata: ["by": "atelier"])
+            let back = try SafeTensors(path: path)
+            XCTAssertEqual(back.metadata["by"], "atelier")
+            assertClose(try back.tensor("w"), t, atol: 0, rtol: dt == .f32 ? 0 : 1e-2, "\(dt) round trip")
+        }
+        XCTAssertThrowsError(try SafeTensors(data: Data([1, 2, 3])))
+        XCTAssertEqual(LRSchedule.constantWithWarmup(warmup: 4).factor(step: 1), 0.5)
+        XCTAssertEqual(LRSchedule.linear(warmup: 0, total: 10).factor(step: 5), 0.5)
+        XCTAssertEqual(LRSchedule.cosine(warmup: 0, total: 10).factor(step: 5), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(LRSchedule.cosine(warmup: 0, total: 10).factor(step: 10), 0, accuracy: 1e-6)
+    }
+}

@@ -3,8 +3,11 @@ SWIFT ?= swift
 BIN_RELEASE := .build/release/atelier
 BIN_DEBUG := .build/debug/atelier
 export OMP_THREAD_LIMIT := 1
+# PyTorch (CPU) for the Neural engine's peer benchmark only; `make test` never needs it.
+TORCH_VENV ?= .venv-torch
+TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural torch-venv schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -26,13 +29,23 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc
+bench: bench-schema bench-rpc bench-neural
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
 
 bench-rpc: build
 	.venv/bin/python tools/bench_rpc.py $(BIN_RELEASE)
+
+# torch==2.13.0+cpu comes from the local wheel folder (find-links); numpy and torch's dependencies from the index.
+torch-venv:
+	@$(TORCH_VENV)/bin/python -c 'import torch, numpy' 2>/dev/null || { \
+	  echo "creating $(TORCH_VENV) (torch 2.13.0+cpu, numpy)"; \
+	  python3 -m venv $(TORCH_VENV) && \
+	  $(TORCH_VENV)/bin/pip install --find-links $(TORCH_WHEELS) 'torch==2.13.0+cpu' numpy; }
+
+bench-neural: build torch-venv
+	$(TORCH_VENV)/bin/python tools/bench_neural.py $(BIN_RELEASE)
 
 clean:
 	rm -rf .build

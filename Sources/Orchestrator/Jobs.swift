@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import JSONSchema
 
 /// Long-running tool calls as jobs: started, polled, cancelled; records survive restarts in SQLite.

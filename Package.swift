@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let optimizedAlways: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Atelier",
     platforms: [.macOS(.v14)],
@@ -16,8 +18,10 @@ let package = Package(
     targets: [
         .target(name: "JSONSchema", linkerSettings: [.linkedLibrary("_FoundationICU", .when(platforms: [.linux]))]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "Neural", dependencies: ["CBLAS"]),
-        .target(name: "Text", dependencies: ["Neural"]),
+        // Numeric code is optimised even in debug builds: unoptimised it is ~30× slower, which makes
+        // the test suite (real models, real ingests) slow for no benefit.
+        .target(name: "Neural", dependencies: ["CBLAS"], swiftSettings: optimizedAlways),
+        .target(name: "Text", dependencies: ["Neural"], swiftSettings: optimizedAlways),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "RPC", dependencies: [
             "JSONSchema",
@@ -27,7 +31,7 @@ let package = Package(
         .target(name: "MCP", dependencies: ["RPC", "JSONSchema", "Orchestrator"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage"]),
-        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural"]),
+        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS"]),
         .target(name: "Tools", dependencies: ["Orchestrator", "JSONSchema", "Retrieval", "Text", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
             "JSONSchema", "RPC", "MCP", "Orchestrator", "Tools", "Neural", "Text", "Retrieval",
@@ -41,6 +45,6 @@ let package = Package(
         .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "Tools", "JSONSchema", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["JSONSchema", "RPC", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["JSONSchema", "RPC", "TestSupport", "Storage"]),
     ]
 )

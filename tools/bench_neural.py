@@ -9,6 +9,11 @@ RSS (getrusage ru_maxrss of that process, its runtime included) is per case. Bot
 way: one warm-up iteration, then R timed ones; the median (upper median, as Atelier) is reported.
 Inputs are created before each iteration's clock starts.
 
+This machine is a shared VM: with 2 threads the second core is sometimes there and sometimes not
+(sgemm 2048 flips between ~65 and ~125 GFLOP/s from one process to the next, whichever library).
+So the whole list of cases is run in several rounds (default 3), the sides alternating who goes
+first, and each side keeps its best round; the spread between rounds is reported.
+
 Cases
   sgemm N       C = A·B, A and B random [N,N] (N = 1024, 2048); peers: torch.matmul (MKL) and numpy
                 matmul (numpy's bundled OpenBLAS).
@@ -28,9 +33,9 @@ Atelier side (the binary's contract):
   ATELIER bench neural --case sgemm|conv|attention [--size N] [--conv B,C,H,W] [--heads H,D]
       [--repeat R] [--threads T]  ->  {"case", "seconds", "gflops", "peakRSSMB", "backend"}
 
-Options: --no-write (print only), --benchmarks PATH, --quick (small repeats, for checking the script),
---peers-only (skip Atelier; writes nothing). Internal: --worker torch|numpy (one measurement, one
-JSON line).
+Options: --no-write (print only), --benchmarks PATH, --rounds N, --quick (one round, one repeat; checks
+the script, writes nothing), --peers-only (skip Atelier; writes nothing). Internal: --worker
+torch|numpy (one measurement, one JSON line).
 """
 
 from __future__ import annotations
@@ -55,17 +60,18 @@ SECTION = "## Neural engine"
 THREADS = 2
 SUBPROCESS_TIMEOUT_S = 150
 
-# (case, shape argument, label, repeats). Repeats keep the whole run near 2–3 minutes on 2 cores.
+# (case, shape argument, label, repeats per round). With 3 rounds the run takes about 3 minutes on 2 cores.
 CASES: list[tuple[str, str, str, int]] = [
-    ("sgemm", "1024", "1024×1024 · 1024×1024", 21),
-    ("sgemm", "2048", "2048×2048 · 2048×2048", 7),
-    ("conv", "2,320,32,32", "x [2,320,32,32], w [320,320,3,3]", 5),
-    ("conv", "2,640,16,16", "x [2,640,16,16], w [640,640,3,3]", 5),
-    ("conv", "2,1280,8,8", "x [2,1280,8,8], w [1280,1280,3,3]", 5),
-    ("attention", "1024", "q,k,v [1,8,1024,40]", 7),
-    ("attention", "4096", "q,k,v [1,8,4096,40]", 2),
+    ("sgemm", "1024", "1024×1024 · 1024×1024", 11),
+    ("sgemm", "2048", "2048×2048 · 2048×2048", 5),
+    ("conv", "2,320,32,32", "x [2,320,32,32], w [320,320,3,3]", 3),
+    ("conv", "2,640,16,16", "x [2,640,16,16], w [640,640,3,3]", 3),
+    ("conv", "2,1280,8,8", "x [2,1280,8,8], w [1280,1280,3,3]", 3),
+    ("attention", "1024", "q,k,v [1,8,1024,40]", 5),
+    ("attention", "4096", "q,k,v [1,8,4096,40]", 1),
 ]
 HEADS = "8,40"
+NOISY = 1.3  # rounds further apart than this (max/min) are listed under the table
 
 
 class BenchError(Exception):
@@ -286,16 +292,15 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def cpu_flags() -> str:
+def cpu_flags() -> list[str]:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("flags"):
                 have = set(line.split(":", 1)[1].split())
-                wanted = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16"]
-                return " ".join(f for f in wanted if f in have) or "no AVX2"
+                return [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16") if f in have]
     except OSError:
         pass
-    return "?"
+    return []
 
 
 def cpu_busy(seconds: float = 1.0) -> float:
@@ -312,14 +317,19 @@ def cpu_busy(seconds: float = 1.0) -> float:
         return float("nan")
 
 
-def report(results: list[dict[str, Any]], started: float, busy: float) -> str:
+SIDE_NAMES = {"atelier": "Atelier", "torch": "PyTorch", "numpy": "numpy"}
+
+
+def report(results: list[dict[str, Any]], started: float, busy: float, rounds: int) -> str:
     out: list[str] = []
     out.append(SECTION)
     out.append("")
     out.append("`make bench-neural` (`tools/bench_neural.py`): Atelier's Neural engine against PyTorch on the same "
                f"shapes, fp32, {THREADS} threads each side, each case in its own process. Time = median per "
-               "iteration after one warm-up (input creation not timed). Ratio = PyTorch time / Atelier time "
-               "(> 1: Atelier is faster). Peak MB = ru_maxrss of that case's process (runtime included).")
+               "iteration after one warm-up (input creation not timed); the cases run in "
+               f"{rounds} round{'s' if rounds != 1 else ''}, sides alternating who goes first, and each side keeps "
+               "its best round. Ratio = PyTorch time / Atelier time (> 1: Atelier is faster). Peak MB = ru_maxrss "
+               "of that case's process (runtime included).")
     out.append("")
     out.append("| case | shape | atelier | pytorch | ratio | atelier GFLOP/s | pytorch GFLOP/s | atelier peak MB "
                "| pytorch peak MB |")
@@ -351,18 +361,28 @@ def report(results: list[dict[str, Any]], started: float, busy: float) -> str:
     first = results[0]
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     date = _dt.datetime.fromtimestamp(started, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    machine = (f"Machine: nproc {ncpu}, {cpu_model()} ({cpu_flags()}); Linux {platform.machine()}. "
+    flags = cpu_flags()
+    machine = (f"Machine: nproc {ncpu}, {cpu_model()} ({' '.join(flags) or 'no AVX2'}); Linux {platform.machine()}. "
                f"Atelier: {first['atelier']['backend']}. Peer: {first['torch']['backend']}")
     if sg:
         machine += f"; {sg[0]['numpy']['backend']}"
     machine += f". CPU busy before the run: {100 * busy:.0f}%. Date: {date}."
     out.append(machine)
     out.append("")
+
+    noisy = []
+    for r in results:
+        for side in ("atelier", "torch", "numpy"):
+            if side in r and r[side]["spread"] > NOISY:
+                rounds_ms = " / ".join(fmt_time(s) for s in r[side]["rounds"])
+                noisy.append(f"{r['case']} {r['shape']} {SIDE_NAMES[side]} ({rounds_ms})")
+    if noisy:
+        out.append(f"- Rounds more than {NOISY}× apart (this VM's second core comes and goes; the table keeps the "
+                   "best round): " + "; ".join(noisy) + ".")
     base = max(r["torch"]["baseRSSMB"] for r in results)
     out.append(f"- PyTorch's peak includes ~{base:.0f} MB for importing torch itself (measured before the first input).")
     out.append("- Flop counts are nominal (same formula on every side); attention's 3.5× forward for forward + "
                "backward ignores softmax.")
-    flags = cpu_flags().split()
     if "amx_bf16" in flags:
         hw = "this CPU has AMX"
     elif "avx512_bf16" in flags:
@@ -379,7 +399,11 @@ def main() -> int:
     ap.add_argument("atelier", nargs="?", help="the atelier binary (e.g. .build/release/atelier)")
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     ap.add_argument("--benchmarks", default=str(ROOT / "BENCHMARKS.md"), help="the file whose section is replaced")
-    ap.add_argument("--quick", action="store_true", help="one or two repeats per case (checks the script)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="passes over all cases, sides alternating who goes first; each side keeps its best "
+                         "round (default 3)")
+    ap.add_argument("--quick", action="store_true", help="one round, one repeat per case (checks the script); "
+                                                         "writes nothing")
     ap.add_argument("--peers-only", action="store_true", help="skip Atelier (checks the peers); writes nothing")
     ap.add_argument("--worker", choices=["torch", "numpy"], help=argparse.SUPPRESS)
     ap.add_argument("--case", help=argparse.SUPPRESS)
@@ -392,6 +416,8 @@ def main() -> int:
         return 0
     if not args.atelier and not args.peers_only:
         ap.error("give ATELIER_BINARY (or --peers-only)")
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
 
     import importlib.util  # only the workers import torch and numpy
     missing = [m for m in ("torch", "numpy") if importlib.util.find_spec(m) is None]
@@ -413,28 +439,38 @@ def main() -> int:
     busy = cpu_busy()
     if busy > 0.15:
         log(f"CPU {100 * busy:.0f}% busy before the run: something else is running; numbers may be noisy")
-    results: list[dict[str, Any]] = []
+
+    rounds = 1 if args.quick else args.rounds
+    samples: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {(c, sh): {} for c, sh, _, _ in CASES}
     try:
-        for case, shape, label, repeat in CASES:
-            if args.quick:
-                repeat = 1
-            r: dict[str, Any] = {"case": case, "shape": shape, "label": label}
-            if atelier:
-                log(f"atelier: {case} {shape} (repeat {repeat})")
-                r["atelier"] = atelier.run(case, shape, repeat)
-            log(f"pytorch: {case} {shape} (repeat {repeat})")
-            r["torch"] = peer("torch", case, shape, repeat)
-            if case == "sgemm":
-                log(f"numpy: {case} {shape} (repeat {repeat})")
-                r["numpy"] = peer("numpy", case, shape, repeat)
-            if atelier:
-                log(f"  {case} {shape}: atelier {fmt_time(r['atelier']['seconds'])}, "
-                    f"pytorch {fmt_time(r['torch']['seconds'])}"
-                    + (f", numpy {fmt_time(r['numpy']['seconds'])}" if "numpy" in r else ""))
-            results.append(r)
+        for rnd in range(rounds):
+            for case, shape, _, repeat in CASES:
+                if args.quick:
+                    repeat = 1
+                sides = (["atelier"] if atelier else []) + ["torch"] + (["numpy"] if case == "sgemm" else [])
+                if rnd % 2 == 1:
+                    sides.reverse()  # alternate who goes first
+                got = samples[(case, shape)]
+                for side in sides:
+                    log(f"round {rnd + 1}/{rounds}, {side}: {case} {shape} (repeat {repeat})")
+                    one = atelier.run(case, shape, repeat) if side == "atelier" else peer(side, case, shape, repeat)
+                    got.setdefault(side, []).append(one)
+                log("  " + ", ".join(f"{side} {fmt_time(got[side][-1]['seconds'])}" for side in sides))
     except BenchError as e:
         log(str(e))
         return 1
+
+    results: list[dict[str, Any]] = []
+    for case, shape, label, _ in CASES:
+        r: dict[str, Any] = {"case": case, "shape": shape, "label": label}
+        for side, runs in samples[(case, shape)].items():
+            best = dict(min(runs, key=lambda o: o["seconds"]))
+            times = [o["seconds"] for o in runs]
+            best["spread"] = max(times) / min(times)
+            best["rounds"] = times
+            best["peakRSSMB"] = max(o["peakRSSMB"] for o in runs)
+            r[side] = best
+        results.append(r)
 
     if not atelier:
         for r in results:
@@ -444,15 +480,14 @@ def main() -> int:
                           f"peak {r[k]['peakRSSMB']:.0f} MB ({r[k]['backend']})")
         return 0
 
-    text = report(results, started, busy)
+    text = report(results, started, busy, rounds)
     print(text, end="")
-    if not args.no_write and not args.quick:
+    if args.quick:
+        log("--quick: BENCHMARKS.md not written")
+    elif not args.no_write:
         update_section(Path(args.benchmarks), SECTION, text)
         log(f"wrote the {SECTION!r} section of {args.benchmarks}")
-    elif args.quick:
-        log("--quick: BENCHMARKS.md not written")
-    elapsed = time.time() - started
-    log(f"done in {elapsed:.0f} s")
+    log(f"done in {time.time() - started:.0f} s")
     return 0
 
 

@@ -9,7 +9,8 @@ public final class RAGStore: @unchecked Sendable {
     public let path: String
     static let migrations: [String] = [
         """
-        CREATE TABLE collections (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, model TEXT NOT NULL, dimension INTEGER NOT NULL, created REAL NOT NULL);
+        CREATE TABLE collections (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, model TEXT NOT NULL, dimension INTEGER NOT NULL, created REAL NOT NULL,
+          generation INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE documents (id INTEGER PRIMARY KEY, collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
           path TEXT NOT NULL, hash TEXT NOT NULL, mtime REAL NOT NULL, size INTEGER NOT NULL, kind TEXT NOT NULL, metadata TEXT NOT NULL DEFAULT '{}',
           ingested REAL NOT NULL, UNIQUE (collection_id, path));

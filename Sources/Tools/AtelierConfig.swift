@@ -27,6 +27,7 @@ public struct AtelierConfig: Codable, Sendable {
     public var roots: [String]?
     public var limits: Limits?
     public var jobsDatabase: String?
+    public var ragDatabase: String?
     public var tools: [CommandToolSpec]?
     /// The folder of the config file; relative paths in it are relative to this.
     public var baseDirectory: String?
@@ -58,6 +59,13 @@ public struct AtelierConfig: Codable, Sendable {
         var config = try JSONDecoder().decode(AtelierConfig.self, from: Data(JSONWriter.bytes(value)))
         config.baseDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return config
+    }
+
+    /// The retrieval database: ATELIER_RAG_DB, else the config's path (relative to the config file), else nil (the default).
+    public var ragDatabasePath: String? {
+        if let e = ProcessInfo.processInfo.environment["ATELIER_RAG_DB"], !e.isEmpty { return e }
+        guard let p = ragDatabase else { return nil }
+        return p.hasPrefix("/") ? p : (baseDirectory ?? ".") + "/" + p
     }
 
     /// Roots as absolute URLs (relative ones are taken from the config file's folder).

@@ -87,6 +87,124 @@ enum EmbeddedSchemas {
   }
 }
 """#,
+        "rag_collections": #"""
+{
+  "name": "rag_collections",
+  "title": "List retrieval collections",
+  "description": "Lists the collections of the local retrieval store with their embedding model and document and chunk counts.",
+  "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "collections": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {"name": {"type": "string"}, "model": {"type": "string"}, "dimension": {"type": "integer"}, "documents": {"type": "integer"}, "chunks": {"type": "integer"}},
+          "required": ["name", "model", "dimension", "documents", "chunks"]
+        }
+      },
+      "database": {"type": "string"}
+    },
+    "required": ["collections", "database"]
+  }
+}
+"""#,
+        "rag_delete": #"""
+{
+  "name": "rag_delete",
+  "title": "Remove documents or a collection",
+  "description": "Deletes documents (by path) from a retrieval collection, or the whole collection when no paths are given.",
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "collection": {"type": "string", "minLength": 1},
+      "paths": {"type": "array", "items": {"type": "string"}}
+    },
+    "required": ["collection"],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {"collection": {"type": "string"}, "deletedDocuments": {"type": "integer"}},
+    "required": ["collection", "deletedDocuments"]
+  }
+}
+"""#,
+        "rag_ingest": #"""
+{
+  "name": "rag_ingest",
+  "title": "Add documents to a retrieval collection",
+  "description": "Ingests files or folders (text, Markdown, HTML, source code, PDF text) into a collection of the local retrieval store: structure-aware chunks, full-text index and MiniLM embeddings. Incremental: unchanged files are skipped, changed ones replaced, files gone from an ingested folder removed.",
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "paths": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "description": "Files or folders, relative to the server's first root."},
+      "collection": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$", "default": "default"}
+    },
+    "required": ["paths"],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "collection": {"type": "string"},
+      "added": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
+      "deleted": {"type": "integer"}, "chunks": {"type": "integer"},
+      "skipped": {"type": "array", "items": {"type": "object", "properties": {"path": {"type": "string"}, "reason": {"type": "string"}}, "required": ["path", "reason"]}},
+      "seconds": {"type": "number"}
+    },
+    "required": ["collection", "added", "updated", "unchanged", "deleted", "chunks", "skipped"]
+  }
+}
+"""#,
+        "rag_search": #"""
+{
+  "name": "rag_search",
+  "title": "Search a retrieval collection",
+  "description": "Finds the passages of ingested documents that best answer a query: BM25 full-text, dense (MiniLM embeddings) or hybrid (reciprocal rank fusion). Every hit cites its document path, page and character range, with a snippet in which the matching words are marked ⟦like this⟧.",
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "query": {"type": "string", "minLength": 1},
+      "collection": {"type": "string", "default": "default"},
+      "k": {"type": "integer", "minimum": 1, "maximum": 100, "default": 5},
+      "mode": {"enum": ["bm25", "dense", "hybrid"], "default": "hybrid"},
+      "pathPrefix": {"type": "string", "description": "Only documents whose absolute path starts with this."},
+      "mmr": {"type": "number", "minimum": 0, "maximum": 1, "description": "Diversify results with maximal marginal relevance (1 = relevance only)."}
+    },
+    "required": ["query"],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "hits": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "path": {"type": "string"},
+            "score": {"type": "number"},
+            "text": {"type": "string"},
+            "snippet": {"type": "string"},
+            "citation": {
+              "type": "object",
+              "properties": {
+                "document": {"type": "string"}, "page": {"type": ["integer", "null"]},
+                "start": {"type": "integer"}, "end": {"type": "integer"}, "heading": {"type": ["string", "null"]}, "chunk": {"type": "integer"}
+              },
+              "required": ["document", "start", "end", "chunk"]
+            }
+          },
+          "required": ["path", "score", "text", "snippet", "citation"]
+        }
+      }
+    },
+    "required": ["hits"]
+  }
+}
+"""#,
         "schema_validate": #"""
 {
   "name": "schema_validate",
@@ -148,6 +266,7 @@ enum EmbeddedSchemas {
       "additionalProperties": false
     },
     "jobsDatabase": {"type": "string", "description": "SQLite file for job records. Default: ~/.cache/atelier/jobs.sqlite"},
+    "ragDatabase": {"type": "string", "description": "SQLite file of the retrieval store. Default: ~/.local/share/atelier/rag.sqlite"},
     "tools": {
       "description": "Programs exposed as tools. Arguments are validated against inputSchema, then substituted into the argv template and passed directly to the program (never through a shell).",
       "type": "array",

@@ -1,6 +1,7 @@
 import Foundation
 import JSONSchema
 import Orchestrator
+import Retrieval
 
 /// The descriptors of built-in tools, read from the embedded copies of `schemas/tools/*.json`.
 public enum ToolCatalog {
@@ -21,6 +22,11 @@ public enum ToolCatalog {
         let sandbox = RootSandbox(roots: registry.roots)
         try registry.register(FileReadTool(sandbox: sandbox))
         try registry.register(FileListTool(sandbox: sandbox))
+        let rag = RAGService(databasePath: (config ?? AtelierConfig()).ragDatabasePath ?? RAGStore.defaultPath, sandbox: sandbox)
+        try registry.register(RAGIngestTool(service: rag))
+        try registry.register(RAGSearchTool(service: rag))
+        try registry.register(RAGDeleteTool(service: rag))
+        try registry.register(RAGCollectionsTool(service: rag))
         if debugTools { try registry.register(DebugSleepTool()) }
         for spec in config?.tools ?? [] {
             try registry.register(try CommandTool(spec: spec, baseDirectory: config?.baseDirectory))

@@ -1,0 +1,94 @@
+import CBLAS
+import Foundation
+import Storage
+
+/// Exact k-nearest-neighbour search by inner product (vectors are unit length, so this is cosine),
+/// one BLAS matrix-vector product over a collection's vectors kept in memory. The cache is keyed by
+/// the collection's generation, which every committed ingest or delete advances.
+public final class VectorIndex: @unchecked Sendable {
+    struct Matrix {
+        var generation: Int
+        var ids: [Int64]
+        var data: [Float]
+        var dimension: Int
+    }
+
+    private let lock = NSLock()
+    private var cache: [Int: Matrix] = [:]
+
+    public init() {}
+
+    func matrix(store: RAGStore, collection: Int) throws -> Matrix {
+        let gen = try store.db.query("SELECT generation, dimension FROM collections WHERE id = ?", [.int(Int64(collection))]).first
+        let generation = gen?["generation"]?.int ?? 0, dim = gen?["dimension"]?.int ?? 0
+        if let m = lock.withLock({ cache[collection] }), m.generation == generation { return m }
+        let stmt = try store.db.prepare("""
+            SELECT v.chunk_id, v.embedding FROM vectors v JOIN chunks c ON c.id = v.chunk_id JOIN documents d ON d.id = c.document_id
+            WHERE d.collection_id = ? ORDER BY v.chunk_id
+            """)
+        try stmt.bind([.int(Int64(collection))])
+        var ids: [Int64] = [], data: [Float] = []
+        while try stmt.step() {
+            if case .int(let id) = stmt.column(0) { ids.append(id) }
+            stmt.floats(1, into: &data)
+        }
+        let m = Matrix(generation: generation, ids: ids, data: data, dimension: dim)
+        lock.withLock { cache[collection] = m }
+        return m
+    }
+
+    /// The `k` best chunk ids with their cosine similarity, best first; `allow` filters chunk ids.
+    public func search(store: RAGStore, collection: Int, query: [Float], k: Int, allow: ((Int64) -> Bool)? = nil) throws -> [(Int64, Float)] {
+        let m = try matrix(store: store, collection: collection)
+        let n = m.ids.count
+        guard n > 0, k > 0 else { return [] }
+        guard query.count == m.dimension else {
+            throw RetrievalError.invalid("query vector has \(query.count) dimensions, the collection has \(m.dimension)")
+        }
+        var scores = [Float](repeating: 0, count: n)
+        m.data.withUnsafeBufferPointer { a in
+            query.withUnsafeBufferPointer { x in
+                scores.withUnsafeMutableBufferPointer { y in
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(m.dimension), 1, a.baseAddress, Int32(m.dimension),
+                                x.baseAddress, 1, 0, y.baseAddress, 1)
+                }
+            }
+        }
+        return Self.topK(scores, ids: m.ids, k: k, allow: allow)
+    }
+
+    /// Partial selection with a small min-heap: O(n log k).
+    static func topK(_ scores: [Float], ids: [Int64], k: Int, allow: ((Int64) -> Bool)?) -> [(Int64, Float)] {
+        var heap: [(Float, Int)] = []
+        heap.reserveCapacity(k)
+        func siftDown(_ i: Int) {
+            var i = i
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && heap[l].0 < heap[m].0 { m = l }
+                if r < heap.count && heap[r].0 < heap[m].0 { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        for (i, s) in scores.enumerated() {
+            if let allow, !allow(ids[i]) { continue }
+            if heap.count < k {
+                heap.append((s, i))
+                var c = heap.count - 1
+                while c > 0 {
+                    let p = (c - 1) / 2
+                    if heap[p].0 <= heap[c].0 { break }
+                    heap.swapAt(p, c)
+                    c = p
+                }
+            } else if s > heap[0].0 {
+                heap[0] = (s, i)
+                siftDown(0)
+            }
+        }
+        return heap.sorted { $0.0 > $1.0 }.map { (ids[$0.1], $0.0) }
+    }
+}

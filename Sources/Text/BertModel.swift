@@ -48,35 +48,55 @@ public final class BertModel: @unchecked Sendable {
     private func t(_ key: String) -> Tensor { w[key]! }
 
     /// Hidden states [T, hidden] for one sequence of token ids (T ≤ max positions).
-    public func encode(_ ids: [Int]) throws -> Tensor {
-        try Autograd.withoutGrad { () throws -> Tensor in
-            let n = ids.count, h = config.hidden_size, heads = config.num_attention_heads
-            guard n <= config.max_position_embeddings else {
+    public func encode(_ ids: [Int]) throws -> Tensor { try encodeBatch([ids])[0] }
+
+    /// Hidden states for several sequences at once. Token-wise layers (projections, feed-forward, norms)
+    /// run on all tokens of the batch stacked together, so their GEMMs are large; only attention runs
+    /// per sequence. No padding is needed.
+    public func encodeBatch(_ batch: [[Int]]) throws -> [Tensor] {
+        try Autograd.withoutGrad { () throws -> [Tensor] in
+            let h = config.hidden_size, heads = config.num_attention_heads
+            let lengths = batch.map(\.count)
+            for n in lengths where n > config.max_position_embeddings {
                 throw NeuralError.invalidArgument(op: "bert", "\(n) tokens exceed the \(config.max_position_embeddings) positions")
             }
+            let total = lengths.reduce(0, +)
+            guard total > 0 else { return batch.map { _ in Tensor(zeros: [0, h]) } }
             let eps = Float(config.layer_norm_eps)
-            var x = try t("embeddings.word_embeddings.weight").embedding(ids, idsShape: [n])
-                .add(t("embeddings.position_embeddings.weight").sliced(dim: 0, start: 0, length: n))
+            let positions = batch.flatMap { Array(0..<$0.count) }
+            var x = try t("embeddings.word_embeddings.weight").embedding(batch.flatMap { $0 }, idsShape: [total])
+                .add(t("embeddings.position_embeddings.weight").embedding(positions, idsShape: [total]))
             if let types = w["embeddings.token_type_embeddings.weight"] { x = try x.add(types.sliced(dim: 0, start: 0, length: 1)) }
             x = try x.layerNorm(weight: t("embeddings.LayerNorm.weight"), bias: t("embeddings.LayerNorm.bias"), eps: eps)
             for i in 0..<config.num_hidden_layers {
                 let p = "encoder.layer.\(i)."
-                func lin(_ name: String, _ input: Tensor) throws(NeuralError) -> Tensor {
+                func lin(_ name: String, _ input: Tensor) throws -> Tensor {
                     try input.linear(weight: t(p + name + ".weight"), bias: w[p + name + ".bias"])
                 }
-                func heads4(_ y: Tensor) throws(NeuralError) -> Tensor {
-                    try y.reshaped([1, n, heads, h / heads]).permuted([0, 2, 1, 3])
+                let q = try lin("attention.self.query", x), k = try lin("attention.self.key", x), v = try lin("attention.self.value", x)
+                var parts: [Tensor] = []
+                var offset = 0
+                for n in lengths {
+                    func heads4(_ y: Tensor) throws -> Tensor {
+                        try y.sliced(dim: 0, start: offset, length: n).reshaped([1, n, heads, h / heads]).permuted([0, 2, 1, 3])
+                    }
+                    let a = try Attention.scaledDotProduct(heads4(q), heads4(k), heads4(v))
+                    parts.append(try a.permuted([0, 2, 1, 3]).reshaped([n, h]))
+                    offset += n
                 }
-                let q = try heads4(lin("attention.self.query", x))
-                let k = try heads4(lin("attention.self.key", x))
-                let v = try heads4(lin("attention.self.value", x))
-                let a = try Attention.scaledDotProduct(q, k, v).permuted([0, 2, 1, 3]).reshaped([n, h])
-                x = try lin("attention.output.dense", a).add(x)
+                let attended = parts.count == 1 ? parts[0] : try Tensor.concat(parts, dim: 0)
+                x = try lin("attention.output.dense", attended).add(x)
                     .layerNorm(weight: t(p + "attention.output.LayerNorm.weight"), bias: t(p + "attention.output.LayerNorm.bias"), eps: eps)
                 let ff = try lin("output.dense", lin("intermediate.dense", x).gelu())
                 x = try ff.add(x).layerNorm(weight: t(p + "output.LayerNorm.weight"), bias: t(p + "output.LayerNorm.bias"), eps: eps)
             }
-            return x
+            var out: [Tensor] = []
+            var offset = 0
+            for n in lengths {
+                out.append(try x.sliced(dim: 0, start: offset, length: n))
+                offset += n
+            }
+            return out
         }
     }
 }

@@ -44,19 +44,68 @@ public final class SentenceEmbedder: @unchecked Sendable {
         try SentenceEmbedder(directory: ModelStore.directory + "/all-MiniLM-L6-v2")
     }
 
+    /// Texts per forward pass: enough tokens for large GEMMs, bounded memory.
+    public var batchSize = 16
+
+    /// Parallel workers for `embed`. Each runs whole batches with single-threaded BLAS: at these
+    /// matrix sizes OpenBLAS's own threads spend their time waking each other, and the non-GEMM work
+    /// (norms, GELU, attention) parallelises only this way.
+    public var workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+
     /// Mean-pooled, L2-normalised embedding of each text.
     public func embed(_ texts: [String]) throws -> [[Float]] {
-        try texts.map { text in
-            let ids = tokenizer.encode(text, maxLength: maxSequenceLength)
-            let hidden = try model.encode(ids)
-            let n = ids.count, d = dimension
-            var v = [Float](repeating: 0, count: d)
-            for i in 0..<n { for j in 0..<d { v[j] += hidden.data[i * d + j] } }
-            var norm: Float = 0
-            for j in 0..<d { v[j] /= Float(n); norm += v[j] * v[j] }
-            let inv = 1 / max(norm.squareRoot(), 1e-12)
-            return v.map { $0 * inv }
+        let batches = stride(from: 0, to: texts.count, by: batchSize).map { $0..<min(texts.count, $0 + batchSize) }
+        var out = [[Float]](repeating: [], count: texts.count)
+        if batches.count <= 1 || workers <= 1 {
+            for b in batches { try embedBatch(texts, b, into: &out) }
+            return out
         }
+        let saved = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = saved }
+        let results = Collected(count: batches.count)
+        DispatchQueue.concurrentPerform(iterations: min(workers, batches.count)) { w in
+            var i = w
+            while i < batches.count {
+                var local = [[Float]](repeating: [], count: texts.count)
+                do {
+                    try embedBatch(texts, batches[i], into: &local)
+                    results.set(i, .success(Array(local[batches[i]])))
+                } catch {
+                    results.set(i, .failure(error))
+                }
+                i += min(workers, batches.count)
+            }
+        }
+        for (i, b) in batches.enumerated() {
+            out.replaceSubrange(b, with: try results.get(i))
+        }
+        return out
+    }
+
+    private func embedBatch(_ texts: [String], _ range: Range<Int>, into out: inout [[Float]]) throws {
+        let ids = texts[range].map { tokenizer.encode($0, maxLength: maxSequenceLength) }
+        for (j, hidden) in try model.encodeBatch(ids).enumerated() {
+            out[range.lowerBound + j] = Self.meanPoolNormalized(hidden, dimension: dimension)
+        }
+    }
+
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [Result<[[Float]], Error>?]
+        init(count: Int) { items = Array(repeating: nil, count: count) }
+        func set(_ i: Int, _ r: Result<[[Float]], Error>) { lock.withLock { items[i] = r } }
+        func get(_ i: Int) throws -> [[Float]] { try lock.withLock { items[i]! }.get() }
+    }
+
+    static func meanPoolNormalized(_ hidden: Tensor, dimension d: Int) -> [Float] {
+        let n = hidden.shape[0]
+        var v = [Float](repeating: 0, count: d)
+        for i in 0..<n { for j in 0..<d { v[j] += hidden.data[i * d + j] } }
+        var norm: Float = 0
+        for j in 0..<d { v[j] /= Float(max(n, 1)); norm += v[j] * v[j] }
+        let inv = 1 / max(norm.squareRoot(), 1e-12)
+        return v.map { $0 * inv }
     }
 }
 

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import JSONSchema
+import Neural
+import Retrieval
+import Storage
+import Text
+
+/// `atelier bench embed`: sentences per second of the MiniLM embedder over a file of lines.
+struct EmbedBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "embed", abstract: "Embedding throughput over the lines of a file; prints one JSON line.")
+    @Option(name: .long, help: "A text file, one sentence or passage per line.") var file: String
+    @Option(name: .long) var threads: Int = 2
+
+    func run() throws {
+        BLAS.threads = threads
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        let e = try loadEmbedder()
+        _ = try e.embed([lines.first ?? "warm-up"])
+        let t0 = Date()
+        let v = try e.embed(lines)
+        let s = Date().timeIntervalSince(t0)
+        let tokens = lines.reduce(0) { $0 + e.tokenCount($1) + 2 }
+        print(JSONWriter.string(.object(JSONObject([
+            ("texts", JSONValue(v.count)), ("tokens", JSONValue(tokens)), ("seconds", JSONValue(s)),
+            ("textsPerSecond", JSONValue(Double(v.count) / s)), ("threads", JSONValue(threads)),
+        ]))))
+    }
+}
+
+/// `atelier bench knn`: exact k-NN over random unit vectors stored in a real collection.
+struct KNNBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "knn", abstract: "Exact k-NN latency over N random unit vectors; prints one JSON line.")
+    @Option(name: .long) var n: Int = 100_000
+    @Option(name: .long) var dim: Int = 384
+    @Option(name: .long) var queries: Int = 100
+    @Option(name: .long) var k: Int = 10
+    @Option(name: .long) var threads: Int = 2
+    @Option(name: .long, help: "Write the vectors and queries (float32, row-major) here for peers to reuse.") var dump: String?
+
+    final class Fixed: TextEmbedder, @unchecked Sendable {
+        let dimension: Int
+        let modelName = "bench-random"
+        init(_ d: Int) { dimension = d }
+        func tokenCount(_ text: String) -> Int { 1 }
+        func embed(_ texts: [String]) throws -> [[Float]] { [] }
+    }
+
+    func run() throws {
+        BLAS.threads = threads
+        var rng = NumPyRandom(seed: 1)
+        func unit() -> [Float] {
+            var v = (0..<dim).map { _ in Float(rng.nextGaussian()) }
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            for i in 0..<dim { v[i] /= norm }
+            return v
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("knn-\(UUID().uuidString).sqlite").path
+        defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+        let store = try RAGStore(path: path)
+        let cid = try store.collection(named: "bench", model: "bench-random", dimension: dim)!
+        var all: [Float] = []
+        try store.db.transaction {
+            try store.db.execute("INSERT INTO documents (collection_id, path, hash, mtime, size, kind, ingested) VALUES (?, 'bench', '', 0, 0, 'text', 0)", [.int(Int64(cid))])
+            let doc = store.db.lastInsertRowID
+            let c = try store.db.prepare("INSERT INTO chunks (document_id, ordinal, text, start, end) VALUES (?, ?, '', 0, 0)")
+            let v = try store.db.prepare("INSERT INTO vectors (chunk_id, embedding) VALUES (?, ?)")
+            for i in 0..<n {
+                try c.run([.int(doc), .int(Int64(i))])
+                let u = unit()
+                if dump != nil { all.append(contentsOf: u) }
+                try v.run([.int(store.db.lastInsertRowID), .blob(u.withUnsafeBytes { Array($0) })])
+            }
+        }
+        let qs = (0..<queries).map { _ in unit() }
+        if let dump {
+            try Data(all.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: dump + ".vectors.f32"))
+            try Data(qs.flatMap { $0 }.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: dump + ".queries.f32"))
+        }
+        let index = VectorIndex()
+        let t0 = Date()
+        _ = try index.search(store: store, collection: cid, query: qs[0], k: k)
+        let load = Date().timeIntervalSince(t0)
+        var results: [[Int64]] = []
+        let t1 = Date()
+        for q in qs { results.append(try index.search(store: store, collection: cid, query: q, k: k).map { $0.0 - 1 }) }
+        let s = Date().timeIntervalSince(t1)
+        print(JSONWriter.string(.object(JSONObject([
+            ("n", JSONValue(n)), ("dim", JSONValue(dim)), ("queries", JSONValue(queries)), ("k", JSONValue(k)),
+            ("loadSeconds", JSONValue(load)), ("msPerQuery", JSONValue(s / Double(queries) * 1000)),
+            ("firstResult", .array(results.first?.map { JSONValue(Int($0)) } ?? [])),
+        ]))))
+    }
+}

@@ -23,6 +23,13 @@ struct PromptCatalog: Sendable {
                render: { a in
                    "Validate this JSON document against the schema with the schema_validate tool, then explain each error (where it is and how to fix it).\n\nSchema:\n\(a["schema"] ?? "")\n\nDocument:\n\(a["instance"] ?? "")"
                }),
+        Prompt(name: "ask_documents", title: "Answer from your documents",
+               description: "Answers a question from an ingested collection, citing the passages used.",
+               arguments: [("question", "What to answer", true), ("collection", "Collection to search (default: default)", false)],
+               requiresTool: "rag_search",
+               render: { a in
+                   "Answer the question using only passages found with rag_search in collection '\(a["collection"] ?? "default")' (search more than once if needed). Cite every claim as [n] with the passage's path and character range, and say so if the documents do not answer it.\n\nQuestion: \(a["question"] ?? "")"
+               }),
         Prompt(name: "explore_files", title: "Explore a directory",
                description: "Lists a directory and summarises what its files are for.",
                arguments: [("path", "Directory to explore, relative to the server's root", false)],

@@ -53,6 +53,12 @@ public final class ToolRegistry: @unchecked Sendable {
 
     public var names: [String] { lock.withLock { order } }
 
+    private var providers: [ResourceProvider] = []
+
+    /// Adds a source of MCP resources (collections and the like).
+    public func addResourceProvider(_ p: ResourceProvider) { lock.withLock { providers.append(p) } }
+    public var resourceProviders: [ResourceProvider] { lock.withLock { providers } }
+
     public func descriptor(_ name: String) -> ToolDescriptor? {
         lock.withLock { entries[name]?.tool.descriptor }
     }

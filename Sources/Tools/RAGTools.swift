@@ -120,3 +120,32 @@ public struct RAGCollectionsTool: Tool {
                           text: list.compactMap { $0["name"]?.stringValue }.joined(separator: "\n"))
     }
 }
+
+/// Retrieval collections as MCP resources: `atelier://rag/NAME` reads as the collection's document list.
+public struct RAGCollectionResources: ResourceProvider {
+    let service: RAGService
+    public let prefix = "atelier://rag/"
+
+    public func list() throws -> [JSONValue] {
+        guard FileManager.default.fileExists(atPath: service.databasePath) else { return [] }
+        return try RAGStore(path: service.databasePath).collections().map { c in
+            .object(JSONObject([("uri", .string(prefix + c.name)), ("name", .string(c.name)),
+                                ("title", .string("Retrieval collection \(c.name) (\(c.documents) documents, \(c.chunks) chunks)")),
+                                ("mimeType", "application/json")]))
+        }
+    }
+
+    public func read(_ uri: String) throws -> [JSONValue]? {
+        guard FileManager.default.fileExists(atPath: service.databasePath) else { return nil }
+        let name = String(uri.dropFirst(prefix.count))
+        let store = try RAGStore(path: service.databasePath)
+        guard let c = try store.collections().first(where: { $0.name == name }) else { return nil }
+        let docs = try store.db.query("SELECT path, kind, size, (SELECT count(*) FROM chunks k WHERE k.document_id = d.id) AS chunks FROM documents d WHERE collection_id = ? ORDER BY path",
+                                      [.int(Int64(c.id))]).map { r -> JSONValue in
+            .object(JSONObject([("path", .string(r["path"]?.text ?? "")), ("kind", .string(r["kind"]?.text ?? "")),
+                                ("bytes", JSONValue(r["size"]?.int ?? 0)), ("chunks", JSONValue(r["chunks"]?.int ?? 0))]))
+        }
+        let body: JSONValue = .object(JSONObject([("collection", .string(name)), ("model", .string(c.model)), ("documents", .array(docs))]))
+        return [.object(JSONObject([("uri", .string(uri)), ("mimeType", "application/json"), ("text", .string(JSONWriter.string(body, pretty: true)))]))]
+    }
+}

@@ -27,6 +27,7 @@ public enum ToolCatalog {
         try registry.register(RAGSearchTool(service: rag))
         try registry.register(RAGDeleteTool(service: rag))
         try registry.register(RAGCollectionsTool(service: rag))
+        registry.addResourceProvider(RAGCollectionResources(service: rag))
         if debugTools { try registry.register(DebugSleepTool()) }
         for spec in config?.tools ?? [] {
             try registry.register(try CommandTool(spec: spec, baseDirectory: config?.baseDirectory))

@@ -7,9 +7,11 @@ import TestSupport
 import Tools
 
 final class MCPServerTests: XCTestCase {
-    func serve(extra: [Tool] = []) throws -> (RPCConnection, CollectingSink) {
-        let registry = ToolRegistry()
-        try ToolCatalog.registerDefaults(in: registry, config: nil, debugTools: true)
+    func serve(extra: [Tool] = [], roots: [URL]? = nil) throws -> (RPCConnection, CollectingSink) {
+        let registry = roots.map { ToolRegistry(roots: $0) } ?? ToolRegistry()
+        var config = AtelierConfig()
+        config.ragDatabase = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-rag-\(UUID().uuidString).sqlite").path
+        try ToolCatalog.registerDefaults(in: registry, config: config, debugTools: true)
         for t in extra { try registry.register(t) }
         let jobs = try JobManager(databasePath: ":memory:", registry: registry)
         let server = MCPServer(registry: registry, jobs: jobs, version: "test")
@@ -74,7 +76,7 @@ final class MCPServerTests: XCTestCase {
         let cursor = first["nextCursor"]!.stringValue!
         c.receive(#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"cursor":"\#(cursor)"}}"#)
         let second = sink.response(id: 2)!["result"]!
-        XCTAssertEqual(second["tools"]?.arrayValue?.count, 34)
+        XCTAssertEqual(second["tools"]?.arrayValue?.count, 130 + ToolCatalog.embeddedToolSchemas.count - 100, "every tool on exactly one page")
         XCTAssertNil(second["nextCursor"])
     }
 
@@ -145,7 +147,7 @@ final class MCPServerTests: XCTestCase {
     func testPromptsAndResources() throws {
         let (c, sink) = try serve()
         c.receive(#"{"jsonrpc":"2.0","id":1,"method":"prompts/list"}"#)
-        XCTAssertEqual(sink.response(id: 1)?["result"]?["prompts"]?.arrayValue?.compactMap { $0["name"]?.stringValue }, ["validate_json", "explore_files"])
+        XCTAssertEqual(sink.response(id: 1)?["result"]?["prompts"]?.arrayValue?.compactMap { $0["name"]?.stringValue }, ["validate_json", "ask_documents", "explore_files"])
         c.receive(#"{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{"name":"validate_json","arguments":{"schema":"{}","instance":"1"}}}"#)
         XCTAssertEqual(sink.response(id: 2)?["result"]?["messages"]?[0]?["role"], "user")
         c.receive(#"{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{"name":"validate_json"}}"#)
@@ -155,6 +157,32 @@ final class MCPServerTests: XCTestCase {
         XCTAssertEqual(try JSONParser.parse(text)["name"], "fs_read")
         c.receive(#"{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"atelier://tools/none"}}"#)
         XCTAssertEqual(sink.response(id: 5)?["error"]?["code"], -32002)
+    }
+}
+
+extension MCPServerTests {
+    /// Retrieval over RPC: ingest, search with citations, collections as resources.
+    func testRetrievalToolsAndCollectionResources() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-rag-docs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "# Ferns\n\nFerns reproduce with spores instead of seeds.".write(to: dir.appendingPathComponent("ferns.md"), atomically: true, encoding: .utf8)
+        let (c, sink) = try serve(roots: [dir])
+        c.receive(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rag_ingest","arguments":{"paths":["."],"collection":"plants"}}}"#)
+        let ingest = sink.response(id: 1, timeout: 60)?["result"]
+        XCTAssertEqual(ingest?["isError"], false, "\(String(describing: ingest))")
+        XCTAssertEqual(ingest?["structuredContent"]?["added"], 1)
+        c.receive(#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"rag_search","arguments":{"query":"how do ferns reproduce","collection":"plants","k":1}}}"#)
+        let hit = sink.response(id: 2, timeout: 60)?["result"]?["structuredContent"]?["hits"]?[0]
+        XCTAssertTrue(hit?["path"]?.stringValue?.hasSuffix("ferns.md") ?? false)
+        XCTAssertEqual(hit?["citation"]?["heading"], "Ferns")
+        c.receive(#"{"jsonrpc":"2.0","id":3,"method":"resources/list"}"#)
+        let uris = sink.response(id: 3)?["result"]?["resources"]?.arrayValue?.compactMap { $0["uri"]?.stringValue } ?? []
+        XCTAssertTrue(uris.contains("atelier://rag/plants"), "\(uris)")
+        c.receive(#"{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"atelier://rag/plants"}}"#)
+        let text = sink.response(id: 4)?["result"]?["contents"]?[0]?["text"]?.stringValue ?? ""
+        XCTAssertEqual(try JSONParser.parse(text)["documents"]?.arrayValue?.count, 1)
+        c.receive(#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"rag_search","arguments":{"query":"x","collection":"nope"}}}"#)
+        XCTAssertEqual(sink.response(id: 5, timeout: 60)?["result"]?["content"]?[0]?["text"], "no collection named 'nope'")
     }
 }
 

@@ -102,7 +102,8 @@ public final class ToolRegistry: @unchecked Sendable {
             catch { throw .failed("\(error)") }
         }
         let timedOut = Flag()
-        let work = Task { () async -> Result<ToolOutput, ToolError> in
+        // Off the caller's executor (it may be an I/O thread): tools may block or run long.
+        let work = Task(executorPreference: globalConcurrentExecutor) { () async -> Result<ToolOutput, ToolError> in
             do { return .success(try await tool.run(args, context: ctx)) }
             catch let e as ToolError { return .failure(e) }
             catch is CancellationError { return .failure(timedOut.isSet ? .timedOut(tool: name, ms: ms) : .cancelled) }

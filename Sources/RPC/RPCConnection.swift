@@ -23,7 +23,12 @@ public final class RPCConnection: @unchecked Sendable {
     private static let counter = NSLock()
     nonisolated(unsafe) private static var lastID = 0
 
-    public init(handler: RPCHandler, sink: MessageSink, limits: RPCLimits, transport: String) {
+    /// Where request tasks run. A transport can run them on its own I/O thread so that answers are
+    /// written without a thread hop; nil means Swift's global executor.
+    let executor: (any TaskExecutor)?
+
+    public init(handler: RPCHandler, sink: MessageSink, limits: RPCLimits, transport: String, executor: (any TaskExecutor)? = nil) {
+        self.executor = executor
         Self.counter.lock()
         Self.lastID += 1
         id = Self.lastID
@@ -89,7 +94,7 @@ public final class RPCConnection: @unchecked Sendable {
             send(RPCEncoder.error(req.id, .busy(limits.maxInFlight)))
             return
         }
-        let task = Task { [self] in
+        let task = Task(executorPreference: executor) { [self] in
             let response = await self.respond(req)
             self.finish(slot, req.id, response)
         }

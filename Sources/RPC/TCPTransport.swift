@@ -47,7 +47,7 @@ public final class TCPTransport: @unchecked Sendable {
                     let sink = ChannelSink(channel: channel)
                     let connection = RPCConnection(
                         handler: token == nil ? handler : AuthGate(inner: handler, token: token!, sink: sink),
-                        sink: sink, limits: limits, transport: "tcp")
+                        sink: sink, limits: limits, transport: "tcp", executor: EventLoopTaskExecutor(channel.eventLoop))
                     try channel.pipeline.syncOperations.addHandler(LineHandler(connection: connection, maxBytes: limits.maxMessageBytes))
                 }
             }
@@ -64,6 +64,19 @@ public final class TCPTransport: @unchecked Sendable {
     public func stop() {
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()
+    }
+}
+
+/// Runs request tasks on the connection's event loop: a short request is read, handled and answered
+/// on one thread. Work that may block or run long is moved off it by the tool layer (see ToolRegistry).
+final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    let loop: EventLoop
+    init(_ loop: EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let me = asUnownedTaskExecutor()
+        loop.execute { unowned.runSynchronously(on: me) }
     }
 }
 

@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "MCP", dependencies: ["RPC", "JSONSchema", "Orchestrator"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage"]),
-        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS"]),
+        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS"], swiftSettings: optimizedAlways),
         .target(name: "Tools", dependencies: ["Orchestrator", "JSONSchema", "Retrieval", "Text", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
             "JSONSchema", "RPC", "MCP", "Orchestrator", "Tools", "Neural", "Text", "Retrieval",

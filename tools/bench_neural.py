@@ -317,10 +317,19 @@ def cpu_busy(seconds: float = 1.0) -> float:
         return float("nan")
 
 
+def cpu_ticks() -> tuple[float, float]:
+    """(busy CPU-seconds of the whole machine so far, CPU-seconds of our finished children so far)."""
+    import resource
+    f = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = (sum(f[:8]) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return busy, ru.ru_utime + ru.ru_stime
+
+
 SIDE_NAMES = {"atelier": "Atelier", "torch": "PyTorch", "numpy": "numpy"}
 
 
-def report(results: list[dict[str, Any]], started: float, busy: float, rounds: int) -> str:
+def report(results: list[dict[str, Any]], started: float, busy: float, others: float, rounds: int) -> str:
     out: list[str] = []
     out.append(SECTION)
     out.append("")
@@ -366,7 +375,8 @@ def report(results: list[dict[str, Any]], started: float, busy: float, rounds: i
                f"Atelier: {first['atelier']['backend']}. Peer: {first['torch']['backend']}")
     if sg:
         machine += f"; {sg[0]['numpy']['backend']}"
-    machine += f". CPU busy before the run: {100 * busy:.0f}%. Date: {date}."
+    machine += (f". CPU busy before the run: {100 * busy:.0f}%; other processes during the run: {100 * others:.0f}% "
+                f"of the CPUs. Date: {date}.")
     out.append(machine)
     out.append("")
 
@@ -441,6 +451,7 @@ def main() -> int:
         log(f"CPU {100 * busy:.0f}% busy before the run: something else is running; numbers may be noisy")
 
     rounds = 1 if args.quick else args.rounds
+    ticks0, wall0 = cpu_ticks(), time.monotonic()
     samples: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {(c, sh): {} for c, sh, _, _ in CASES}
     try:
         for rnd in range(rounds):
@@ -459,6 +470,14 @@ def main() -> int:
     except BenchError as e:
         log(str(e))
         return 1
+
+    ticks1, wall1 = cpu_ticks(), time.monotonic()
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    # busy time the machine spent beyond this process's children (this process itself is mostly asleep)
+    others = max(0.0, (ticks1[0] - ticks0[0]) - (ticks1[1] - ticks0[1])) / max(1e-9, (wall1 - wall0) * ncpu)
+    if others > 0.1:
+        log(f"other processes used {100 * others:.0f}% of the CPUs during the run: numbers are not trustworthy; "
+            "rerun on a quiet machine")
 
     results: list[dict[str, Any]] = []
     for case, shape, label, _ in CASES:
@@ -480,7 +499,7 @@ def main() -> int:
                           f"peak {r[k]['peakRSSMB']:.0f} MB ({r[k]['backend']})")
         return 0
 
-    text = report(results, started, busy, rounds)
+    text = report(results, started, busy, others, rounds)
     print(text, end="")
     if args.quick:
         log("--quick: BENCHMARKS.md not written")

@@ -26,6 +26,11 @@ public final class RAGStore: @unchecked Sendable {
           INSERT INTO chunks_fts(chunks_fts, rowid, text, heading) VALUES ('delete', old.id, old.text, coalesce(old.heading, ''));
         END;
         """,
+        // 2: the persisted approximate-nearest-neighbour graph per collection.
+        """
+        CREATE TABLE ann_index (collection_id INTEGER PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,
+          generation INTEGER NOT NULL, data BLOB NOT NULL);
+        """,
     ]
 
     public struct Collection: Sendable {

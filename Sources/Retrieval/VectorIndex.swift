@@ -15,8 +15,12 @@ public final class VectorIndex: @unchecked Sendable {
 
     private let lock = NSLock()
     private var cache: [Int: Matrix] = [:]
+    private var graphs: [Int: (generation: Int, index: HNSWIndex)] = [:]
+    /// Collections with at least this many vectors are searched with the HNSW graph (unless filtered).
+    public var annThreshold: Int
+    public var efSearch = 96
 
-    public init() {}
+    public init(annThreshold: Int = 50_000) { self.annThreshold = annThreshold }
 
     func matrix(store: RAGStore, collection: Int) throws -> Matrix {
         let gen = try store.db.query("SELECT generation, dimension FROM collections WHERE id = ?", [.int(Int64(collection))]).first
@@ -45,6 +49,9 @@ public final class VectorIndex: @unchecked Sendable {
         guard query.count == m.dimension else {
             throw RetrievalError.invalid("query vector has \(query.count) dimensions, the collection has \(m.dimension)")
         }
+        if n >= annThreshold && allow == nil {
+            return try graph(store: store, collection: collection, matrix: m).search(query, k: k, ef: max(efSearch, k))
+        }
         var scores = [Float](repeating: 0, count: n)
         m.data.withUnsafeBufferPointer { a in
             query.withUnsafeBufferPointer { x in
@@ -55,6 +62,31 @@ public final class VectorIndex: @unchecked Sendable {
             }
         }
         return Self.topK(scores, ids: m.ids, k: k, allow: allow)
+    }
+
+    /// The collection's HNSW graph, brought up to date with its vectors: loaded from the database,
+    /// new vectors inserted and deleted ones tombstoned (rebuilt when tombstones pile up), saved back.
+    func graph(store: RAGStore, collection: Int, matrix m: Matrix) throws -> HNSWIndex {
+        if let g = lock.withLock({ graphs[collection] }), g.generation == m.generation { return g.index }
+        var index: HNSWIndex? = lock.withLock { graphs[collection]?.index }
+        if index == nil, case .blob(let bytes)? = try store.db.query("SELECT data FROM ann_index WHERE collection_id = ?", [.int(Int64(collection))]).first?["data"] {
+            index = HNSWIndex.deserialize(bytes)
+        }
+        if let existing = index, existing.dimension == m.dimension {
+            let current = Set(m.ids)
+            for id in existing.liveIDs where !current.contains(id) { existing.remove(id: id) }
+            if existing.tombstones > existing.count / 4 { index = nil }
+        } else {
+            index = nil
+        }
+        let g = index ?? HNSWIndex(dimension: m.dimension, efSearch: efSearch)
+        for (row, id) in m.ids.enumerated() where !g.contains(id) {
+            g.insert(id: id, vector: Array(m.data[(row * m.dimension)..<((row + 1) * m.dimension)]))
+        }
+        try store.db.execute("INSERT OR REPLACE INTO ann_index (collection_id, generation, data) VALUES (?, ?, ?)",
+                             [.int(Int64(collection)), .int(Int64(m.generation)), .blob(g.serialized())])
+        lock.withLock { graphs[collection] = (m.generation, g) }
+        return g
     }
 
     /// Partial selection with a small min-heap: O(n log k).

@@ -37,6 +37,8 @@ struct KNNBench: ParsableCommand {
     @Option(name: .long) var k: Int = 10
     @Option(name: .long) var threads: Int = 2
     @Option(name: .long, help: "Write the vectors and queries (float32, row-major) here for peers to reuse.") var dump: String?
+    @Flag(name: .long, help: "Also build the HNSW graph (M=16, efConstruction=200) and report its recall@k and latency at --ef.") var ann = false
+    @Option(name: .long) var ef: Int = 64
 
     final class Fixed: TextEmbedder, @unchecked Sendable {
         let dimension: Int
@@ -68,7 +70,7 @@ struct KNNBench: ParsableCommand {
             for i in 0..<n {
                 try c.run([.int(doc), .int(Int64(i))])
                 let u = unit()
-                if dump != nil { all.append(contentsOf: u) }
+                all.append(contentsOf: u)
                 try v.run([.int(store.db.lastInsertRowID), .blob(u.withUnsafeBytes { Array($0) })])
             }
         }
@@ -85,10 +87,24 @@ struct KNNBench: ParsableCommand {
         let t1 = Date()
         for q in qs { results.append(try index.search(store: store, collection: cid, query: q, k: k).map { $0.0 - 1 }) }
         let s = Date().timeIntervalSince(t1)
-        print(JSONWriter.string(.object(JSONObject([
+        var fields: [(String, JSONValue)] = [
             ("n", JSONValue(n)), ("dim", JSONValue(dim)), ("queries", JSONValue(queries)), ("k", JSONValue(k)),
             ("loadSeconds", JSONValue(load)), ("msPerQuery", JSONValue(s / Double(queries) * 1000)),
             ("firstResult", .array(results.first?.map { JSONValue(Int($0)) } ?? [])),
-        ]))))
+        ]
+        if ann {
+            let g = HNSWIndex(dimension: dim, m: 16, efConstruction: 200, efSearch: ef)
+            let tb = Date()
+            for row in 0..<n { g.insert(id: Int64(row + 1), vector: Array(all[(row * dim)..<((row + 1) * dim)])) }
+            let build = Date().timeIntervalSince(tb)
+            let tq = Date()
+            let approx = qs.map { q in g.search(q, k: k).map { $0.0 - 1 } }
+            let qsec = Date().timeIntervalSince(tq)
+            var hit = 0
+            for (a, e) in zip(approx, results) { hit += Set(a).intersection(e).count }
+            fields += [("annBuildSeconds", JSONValue(build)), ("annMsPerQuery", JSONValue(qsec / Double(queries) * 1000)),
+                       ("annRecall", JSONValue(Double(hit) / Double(queries * k))), ("ef", JSONValue(ef))]
+        }
+        print(JSONWriter.string(.object(JSONObject(fields))))
     }
 }

@@ -98,6 +98,28 @@ final class RetrievalTests: XCTestCase {
         XCTAssertEqual(chunks.last?.text, "## Next\n\nShort closing paragraph.")
     }
 
+    func testTheANNGraphIsPersistedAndKeptUpToDate() throws {
+        let dir = try folder()
+        let db = dir.appendingPathComponent("rag.sqlite").path
+        let store = try RAGStore(path: db)
+        let ingestor = Ingestor(store: store, embedder: try makeEmbedder())
+        _ = try ingestor.ingest([dir.path], collection: "ann")
+        let exact = Searcher(store: store, embedder: try makeEmbedder())
+        let approx = Searcher(store: store, embedder: try makeEmbedder(), index: VectorIndex(annThreshold: 1))
+        let q = "insects on flowers"
+        XCTAssertEqual(try approx.search(q, collection: "ann", k: 1, mode: .dense).first?.chunkID,
+                       try exact.search(q, collection: "ann", k: 1, mode: .dense).first?.chunkID)
+        XCTAssertEqual(try store.db.query("SELECT count(*) AS n FROM ann_index").first?["n"]?.int, 1, "the graph is stored")
+        // New documents reach the graph incrementally; deleted ones never come back.
+        try "Sourdough starter needs regular feeding with flour.".write(to: dir.appendingPathComponent("starter.txt"), atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("garden.md"))
+        _ = try ingestor.ingest([dir.path], collection: "ann")
+        let fresh = Searcher(store: try RAGStore(path: db), embedder: try makeEmbedder(), index: VectorIndex(annThreshold: 1))
+        let hits = try fresh.search("feeding a sourdough starter", collection: "ann", k: 5, mode: .dense)
+        XCTAssertTrue(hits.first?.path.hasSuffix("starter.txt") ?? false)
+        XCTAssertFalse(hits.contains { $0.path.hasSuffix("garden.md") })
+    }
+
     func testVectorTopKIsExact() {
         let scores: [Float] = [0.1, 0.9, 0.3, 0.9, -1, 0.5]
         let top = VectorIndex.topK(scores, ids: [10, 11, 12, 13, 14, 15], k: 3, allow: nil)

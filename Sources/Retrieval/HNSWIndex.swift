@@ -1,0 +1,330 @@
+import Foundation
+
+/// Hierarchical navigable small-world graph (Malkov & Yashunin) over unit vectors, by inner product.
+/// Flat storage (vectors and layer-0 links in contiguous arrays, visited marks by generation stamp,
+/// binary heaps) keeps the inner loops free of allocation. Supports incremental inserts, deletions as
+/// tombstones, and serialisation to bytes (stored in the database beside the vectors it indexes).
+public final class HNSWIndex: @unchecked Sendable {
+    public let dimension: Int
+    public let m: Int
+    public let efConstruction: Int
+    public var efSearch: Int
+    let m0: Int
+    private(set) var vectors: [Float] = []
+    private(set) var ids: [Int64] = []
+    /// Layer 0: m0 slots per node; count in links0Count.
+    private var links0: [Int32] = []
+    private var links0Count: [Int32] = []
+    /// Layers ≥ 1: per node, per level, the neighbour list (only nodes with level ≥ 1 have entries).
+    private var upper: [Int32: [[Int32]]] = [:]
+    private var levels: [Int8] = []
+    private var deleted: Set<Int32> = []
+    private var entry: Int32 = -1
+    private var topLevel = -1
+    private var rng: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var position: [Int64: Int32] = [:]
+    private var visitedMark: [UInt32] = []
+    private var visitedTag: UInt32 = 0
+
+    public init(dimension: Int, m: Int = 16, efConstruction: Int = 200, efSearch: Int = 64) {
+        self.dimension = dimension
+        self.m = m
+        self.m0 = 2 * m
+        self.efConstruction = efConstruction
+        self.efSearch = efSearch
+    }
+
+    public var count: Int { ids.count - deleted.count }
+    public var tombstones: Int { deleted.count }
+    public func contains(_ id: Int64) -> Bool { position[id].map { !deleted.contains($0) } ?? false }
+    public var liveIDs: [Int64] { ids.enumerated().filter { !deleted.contains(Int32($0.offset)) }.map(\.element) }
+
+    // MARK: Distances and bookkeeping
+
+    @inline(__always) private func dot(_ v: UnsafePointer<Float>, _ q: UnsafePointer<Float>) -> Float {
+        var acc = SIMD8<Float>()
+        var j = 0
+        while j + 8 <= dimension {
+            acc += UnsafeRawPointer(v + j).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(q + j).loadUnaligned(as: SIMD8<Float>.self)
+            j += 8
+        }
+        var s = acc.sum()
+        while j < dimension { s += v[j] * q[j]; j += 1 }
+        return s
+    }
+
+    private func randomLevel() -> Int {
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+        let u = Double(rng >> 11) / Double(1 << 53)
+        return min(Int(-Foundation.log(max(u, 1e-12)) / Foundation.log(Double(m))), 16)
+    }
+
+    private func neighbours(_ node: Int32, _ level: Int) -> ArraySlice<Int32> {
+        if level == 0 {
+            let base = Int(node) * m0
+            return links0[base..<(base + Int(links0Count[Int(node)]))]
+        }
+        return upper[node]?[safe: level - 1].map { $0[...] } ?? []
+    }
+
+    private func setNeighbours(_ node: Int32, _ level: Int, _ list: [Int32]) {
+        if level == 0 {
+            let base = Int(node) * m0
+            for (i, n) in list.prefix(m0).enumerated() { links0[base + i] = n }
+            links0Count[Int(node)] = Int32(min(list.count, m0))
+        } else {
+            upper[node]![level - 1] = list
+        }
+    }
+
+    private func newVisitTag() {
+        visitedTag &+= 1
+        if visitedTag == 0 {
+            for i in visitedMark.indices { visitedMark[i] = 0 }
+            visitedTag = 1
+        }
+    }
+
+    // MARK: Search
+
+    /// Best-first search of one layer: up to `ef` (similarity, node), unordered.
+    private func searchLayer(_ q: UnsafePointer<Float>, _ vec: UnsafePointer<Float>, from start: [Int32], ef: Int, level: Int) -> [(Float, Int32)] {
+        newVisitTag()
+        let tag = visitedTag
+        let m0 = self.m0, dimension = self.dimension
+        var candidates = Heap(max: true)   // closest first
+        var results = Heap(max: false)     // worst of the kept on top
+        // Raw pointers for the hot loop: no exclusivity checks or retains per neighbour.
+        return visitedMark.withUnsafeMutableBufferPointer { visited in
+            links0.withUnsafeBufferPointer { links in
+                links0Count.withUnsafeBufferPointer { counts in
+                    for s in start {
+                        visited[Int(s)] = tag
+                        let sim = dot(vec + Int(s) * dimension, q)
+                        candidates.push((sim, s))
+                        results.push((sim, s))
+                    }
+                    while let (s, c) = candidates.pop() {
+                        if results.count >= ef, s < results.top!.0 { break }
+                        let upperList: [Int32] = level == 0 ? [] : (upper[c]?[safe: level - 1] ?? [])
+                        upperList.withUnsafeBufferPointer { ul in
+                            let list = level == 0
+                                ? UnsafeBufferPointer(rebasing: links[(Int(c) * m0)..<(Int(c) * m0 + Int(counts[Int(c)]))]) : ul
+                            for n in list {
+                                if visited[Int(n)] == tag { continue }
+                                visited[Int(n)] = tag
+                                let sn = self.dot(vec + Int(n) * dimension, q)
+                                if results.count < ef || sn > results.top!.0 {
+                                    candidates.push((sn, n))
+                                    results.push((sn, n))
+                                    if results.count > ef { _ = results.pop() }
+                                }
+                            }
+                        }
+                    }
+                    return results.items
+                }
+            }
+        }
+    }
+
+    /// The paper's neighbour heuristic: keep a candidate unless an already kept one is closer to it.
+    private func select(_ candidates: [(Float, Int32)], max: Int, _ vec: UnsafePointer<Float>) -> [Int32] {
+        let sorted = candidates.sorted { $0.0 > $1.0 }
+        var kept: [Int32] = []
+        for (s, c) in sorted {
+            if kept.count >= max { break }
+            let cv = vec + Int(c) * dimension
+            if !kept.contains(where: { dot(vec + Int($0) * dimension, cv) > s }) { kept.append(c) }
+        }
+        if kept.count < max {
+            for (_, c) in sorted where kept.count < max && !kept.contains(c) { kept.append(c) }
+        }
+        return kept
+    }
+
+    public func insert(id: Int64, vector: [Float]) {
+        precondition(vector.count == dimension)
+        if let old = position[id] { deleted.insert(old) }
+        let node = Int32(ids.count)
+        ids.append(id)
+        position[id] = node
+        vectors.append(contentsOf: vector)
+        links0.append(contentsOf: repeatElement(-1, count: m0))
+        links0Count.append(0)
+        visitedMark.append(0)
+        let level = randomLevel()
+        levels.append(Int8(level))
+        if level > 0 { upper[node] = Array(repeating: [], count: level) }
+        guard entry >= 0 else { entry = node; topLevel = level; return }
+        vectors.withUnsafeBufferPointer { vb in
+            let vec = vb.baseAddress!
+            let q = vec + Int(node) * dimension
+            var ep = [entry]
+            var l = topLevel
+            while l > level {
+                ep = [searchLayer(q, vec, from: ep, ef: 1, level: l).max { $0.0 < $1.0 }!.1]
+                l -= 1
+            }
+            for lc in stride(from: min(level, topLevel), through: 0, by: -1) {
+                let found = searchLayer(q, vec, from: ep, ef: efConstruction, level: lc)
+                let maxLinks = lc == 0 ? m0 : m
+                let chosen = select(found, max: m, vec)
+                setNeighbours(node, lc, chosen)
+                for n in chosen {
+                    var list = Array(neighbours(n, lc))
+                    list.append(node)
+                    if list.count > maxLinks {
+                        let nv = vec + Int(n) * dimension
+                        list = select(list.map { (dot(vec + Int($0) * dimension, nv), $0) }, max: maxLinks, vec)
+                    }
+                    setNeighbours(n, lc, list)
+                }
+                ep = found.map(\.1)
+            }
+        }
+        if level > topLevel { topLevel = level; entry = node }
+    }
+
+    public func remove(id: Int64) {
+        if let p = position.removeValue(forKey: id) { deleted.insert(p) }
+    }
+
+    /// Approximate top-k (id, similarity), best first.
+    public func search(_ query: [Float], k: Int, ef: Int? = nil) -> [(Int64, Float)] {
+        guard entry >= 0, k > 0, query.count == dimension else { return [] }
+        return vectors.withUnsafeBufferPointer { vb in
+            query.withUnsafeBufferPointer { qb in
+                let vec = vb.baseAddress!, q = qb.baseAddress!
+                var ep = [entry]
+                var l = topLevel
+                while l > 0 {
+                    ep = [searchLayer(q, vec, from: ep, ef: 1, level: l).max { $0.0 < $1.0 }!.1]
+                    l -= 1
+                }
+                let found = searchLayer(q, vec, from: ep, ef: max(ef ?? efSearch, k), level: 0)
+                return found.filter { !deleted.contains($0.1) }.sorted { $0.0 > $1.0 }.prefix(k).map { (ids[Int($0.1)], $0.0) }
+            }
+        }
+    }
+
+    // MARK: Serialisation (little-endian, versioned)
+
+    public func serialized() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(vectors.count * 4 + links0.count * 4 + ids.count * 16)
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        put(UInt32(0x484E_5357)); put(UInt32(2))
+        put(Int32(dimension)); put(Int32(m)); put(Int32(efConstruction)); put(Int32(efSearch))
+        put(Int32(entry)); put(Int32(topLevel)); put(Int64(ids.count)); put(rng)
+        for id in ids { put(id) }
+        vectors.withUnsafeBytes { out.append(contentsOf: $0) }
+        links0.withUnsafeBytes { out.append(contentsOf: $0) }
+        links0Count.withUnsafeBytes { out.append(contentsOf: $0) }
+        levels.withUnsafeBytes { out.append(contentsOf: $0) }
+        for node in upper.keys.sorted() {
+            put(node)
+            for list in upper[node]! { put(Int32(list.count)); for n in list { put(n) } }
+        }
+        put(Int32(-1))
+        put(Int64(deleted.count))
+        for d in deleted.sorted() { put(d) }
+        return out
+    }
+
+    public static func deserialize(_ bytes: [UInt8]) -> HNSWIndex? {
+        var i = 0
+        func get<T: FixedWidthInteger>(_: T.Type) -> T? {
+            guard i + MemoryLayout<T>.size <= bytes.count else { return nil }
+            var v: T = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: bytes[i..<(i + MemoryLayout<T>.size)]) }
+            i += MemoryLayout<T>.size
+            return T(littleEndian: v)
+        }
+        func array<T>(_ count: Int, _: T.Type) -> [T]? where T: FixedWidthInteger {
+            let size = count * MemoryLayout<T>.size
+            guard count >= 0, i + size <= bytes.count else { return nil }
+            var a = [T](repeating: 0, count: count)
+            a.withUnsafeMutableBytes { $0.copyBytes(from: bytes[i..<(i + size)]) }
+            i += size
+            return a
+        }
+        guard get(UInt32.self) == 0x484E_5357, get(UInt32.self) == 2,
+              let dim = get(Int32.self), let m = get(Int32.self), let efc = get(Int32.self), let efs = get(Int32.self),
+              let entry = get(Int32.self), let top = get(Int32.self), let n64 = get(Int64.self), let seed = get(UInt64.self),
+              dim > 0, m > 0, n64 >= 0, n64 < 1 << 31 else { return nil }
+        let n = Int(n64)
+        let index = HNSWIndex(dimension: Int(dim), m: Int(m), efConstruction: Int(efc), efSearch: Int(efs))
+        guard let ids = array(n, Int64.self), let vbits = array(n * Int(dim), UInt32.self),
+              let links = array(n * index.m0, Int32.self), let counts = array(n, Int32.self), let lv = array(n, Int8.self) else { return nil }
+        index.ids = ids
+        index.vectors = vbits.map { Float(bitPattern: $0) }
+        index.links0 = links
+        index.links0Count = counts
+        index.levels = lv
+        index.visitedMark = [UInt32](repeating: 0, count: n)
+        while let node = get(Int32.self), node >= 0 {
+            guard Int(node) < n else { return nil }
+            var lists: [[Int32]] = []
+            for _ in 0..<Int(lv[Int(node)]) {
+                guard let c = get(Int32.self), let list = array(Int(c), Int32.self) else { return nil }
+                lists.append(list)
+            }
+            index.upper[node] = lists
+        }
+        guard let nd = get(Int64.self), let dead = array(Int(nd), Int32.self) else { return nil }
+        index.deleted = Set(dead)
+        index.entry = entry
+        index.topLevel = Int(top)
+        index.rng = seed
+        for (k, id) in ids.enumerated() where !index.deleted.contains(Int32(k)) { index.position[id] = Int32(k) }
+        return index
+    }
+}
+
+/// A binary heap of (similarity, node): a max-heap or a min-heap on similarity.
+struct Heap {
+    var items: [(Float, Int32)] = []
+    let max: Bool
+    init(max: Bool) { self.max = max }
+
+    var count: Int { items.count }
+    var top: (Float, Int32)? { items.first }
+
+    @inline(__always) func before(_ a: Float, _ b: Float) -> Bool { max ? a > b : a < b }
+
+    mutating func push(_ x: (Float, Int32)) {
+        items.append(x)
+        var c = items.count - 1
+        while c > 0 {
+            let p = (c - 1) / 2
+            if !before(items[c].0, items[p].0) { break }
+            items.swapAt(c, p)
+            c = p
+        }
+    }
+
+    mutating func pop() -> (Float, Int32)? {
+        guard !items.isEmpty else { return nil }
+        let first = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var b = i
+                if l < items.count && before(items[l].0, items[b].0) { b = l }
+                if r < items.count && before(items[r].0, items[b].0) { b = r }
+                if b == i { break }
+                items.swapAt(i, b)
+                i = b
+            }
+        }
+        return first
+    }
+}
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}

@@ -21,61 +21,134 @@ public enum Attention {
         let chunk = max(1, queryChunk)
         var out = [Float](repeating: 0, count: b * h * t * dv)
         var lse = [Float](repeating: 0, count: b * h * t)
-        var scores = [Float](repeating: 0, count: min(chunk, t) * s)
-        let allowed: (Int, Int) -> Bool = { i, j in (!causal || j <= i + (s - t)) && (mask?[i * s + j] ?? true) }
-        for bh in 0..<(b * h) {
-            var i0 = 0
-            while i0 < t {
-                let c = min(chunk, t - i0)
-                BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, q.data, aOffset: (bh * t + i0) * d,
-                          k.data, bOffset: bh * s * d, &scores)
-                for r in 0..<c {
-                    let i = i0 + r
-                    var mx = -Float.infinity
-                    for j in 0..<s where allowed(i, j) { mx = max(mx, scores[r * s + j]) }
-                    var sum: Float = 0
-                    for j in 0..<s {
-                        let p: Float = allowed(i, j) && mx > -.infinity ? Foundation.exp(scores[r * s + j] - mx) : 0
-                        scores[r * s + j] = p
-                        sum += p
+        let allowed: @Sendable (Int, Int) -> Bool = { i, j in (!causal || j <= i + (s - t)) && (mask?[i * s + j] ?? true) }
+        let masked = mask != nil || causal
+        // Heads run in parallel, each with single-threaded BLAS: the softmax work between the GEMMs
+        // would otherwise run on one core while BLAS threads wait.
+        let saved = BLAS.threads
+        let workers = Swift.min(Swift.max(1, saved), b * h)
+        if workers > 1 { BLAS.threads = 1 }
+        defer { if workers > 1 { BLAS.threads = saved } }
+        out.withUnsafeMutableBufferPointer { outBuf in
+            lse.withUnsafeMutableBufferPointer { lseBuf in
+                let outPtr = SharedPointer(outBuf.baseAddress!), lsePtr = SharedPointer(lseBuf.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    // Each worker writes only its own heads' rows of out and lse.
+                    let outP = outPtr.p, lseP = lsePtr.p
+                    var scores = [Float](repeating: 0, count: Swift.min(chunk, t) * s)
+                    var bh = w
+                    while bh < b * h {
+                        var i0 = 0
+                        while i0 < t {
+                            let c = Swift.min(chunk, t - i0)
+                            scores.withUnsafeMutableBufferPointer { scoreBuf in
+                                let sp = scoreBuf.baseAddress!
+                                q.data.withUnsafeBufferPointer { qp in
+                                    k.data.withUnsafeBufferPointer { kp in
+                                        BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, qp.baseAddress! + (bh * t + i0) * d,
+                                                  kp.baseAddress! + bh * s * d, sp)
+                                    }
+                                }
+                                for r in 0..<c {
+                                    let i = i0 + r, row = sp + r * s
+                                    if masked { for j in 0..<s where !allowed(i, j) { row[j] = -.infinity } }
+                                    let mx = VectorMath.max(row, s)
+                                    if mx == -.infinity {
+                                        for j in 0..<s { row[j] = 0 }
+                                        lseP[bh * t + i] = -.infinity
+                                        continue
+                                    }
+                                    for j in 0..<s { row[j] -= mx }
+                                    VectorMath.expInPlace(row, s)
+                                    var sum: Float = 0
+                                    for j in 0..<s { sum += row[j] }
+                                    let inv = 1 / sum
+                                    for j in 0..<s { row[j] *= inv }
+                                    lseP[bh * t + i] = mx + Foundation.log(sum)
+                                }
+                                v.data.withUnsafeBufferPointer { vp in
+                                    BLAS.gemm(transA: false, transB: false, m: c, n: dv, k: s, sp, vp.baseAddress! + bh * s * dv,
+                                              outP + (bh * t + i0) * dv)
+                                }
+                            }
+                            i0 += c
+                        }
+                        bh += workers
                     }
-                    let inv: Float = sum > 0 ? 1 / sum : 0
-                    for j in 0..<s { scores[r * s + j] *= inv }
-                    lse[bh * t + i] = sum > 0 ? mx + Foundation.log(sum) : -.infinity
                 }
-                BLAS.gemm(transA: false, transB: false, m: c, n: dv, k: s, scores, v.data, bOffset: bh * s * dv, &out, cOffset: (bh * t + i0) * dv)
-                i0 += c
             }
         }
         let result = Tensor(shape: [b, h, t, dv], data: out)
+        let savedLSE = lse, savedOut = out
         return result.record("attention", [q, k, v]) { g in
+            let lse = savedLSE, out = savedOut
             var gq = [Float](repeating: 0, count: q.count), gk = [Float](repeating: 0, count: k.count), gv = [Float](repeating: 0, count: v.count)
-            var p = [Float](repeating: 0, count: min(chunk, t) * s), dp = p
-            for bh in 0..<(b * h) {
-                var i0 = 0
-                while i0 < t {
-                    let c = min(chunk, t - i0)
-                    BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, q.data, aOffset: (bh * t + i0) * d,
-                              k.data, bOffset: bh * s * d, &p)
-                    for r in 0..<c {
-                        let i = i0 + r, l = lse[bh * t + i]
-                        for j in 0..<s { p[r * s + j] = allowed(i, j) && l > -.infinity ? Foundation.exp(p[r * s + j] - l) : 0 }
+            let saved = BLAS.threads
+            if workers > 1 { BLAS.threads = 1 }
+            defer { if workers > 1 { BLAS.threads = saved } }
+            gq.withUnsafeMutableBufferPointer { gqb in
+                gk.withUnsafeMutableBufferPointer { gkb in
+                    gv.withUnsafeMutableBufferPointer { gvb in
+                        let gqS = SharedPointer(gqb.baseAddress!), gkS = SharedPointer(gkb.baseAddress!), gvS = SharedPointer(gvb.baseAddress!)
+                        DispatchQueue.concurrentPerform(iterations: workers) { w in
+                            let gqP = gqS.p, gkP = gkS.p, gvP = gvS.p
+                            var pbuf = [Float](repeating: 0, count: Swift.min(chunk, t) * s), dpbuf = pbuf
+                            var bh = w
+                            while bh < b * h {
+                                var i0 = 0
+                                while i0 < t {
+                                    let c = Swift.min(chunk, t - i0)
+                                    pbuf.withUnsafeMutableBufferPointer { pb in
+                                        dpbuf.withUnsafeMutableBufferPointer { dpb in
+                                            let p = pb.baseAddress!, dp = dpb.baseAddress!
+                                            q.data.withUnsafeBufferPointer { qp in
+                                                k.data.withUnsafeBufferPointer { kp in
+                                                    v.data.withUnsafeBufferPointer { vp in
+                                                        g.data.withUnsafeBufferPointer { gp in
+                                                            let qo = qp.baseAddress! + (bh * t + i0) * d, ko = kp.baseAddress! + bh * s * d
+                                                            let vo = vp.baseAddress! + bh * s * dv, go = gp.baseAddress! + (bh * t + i0) * dv
+                                                            BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, qo, ko, p)
+                                                            for r in 0..<c {
+                                                                let i = i0 + r, l = lse[bh * t + i], row = p + r * s
+                                                                if l == -.infinity { for j in 0..<s { row[j] = 0 }; continue }
+                                                                if masked { for j in 0..<s where !allowed(i, j) { row[j] = -.infinity } }
+                                                                for j in 0..<s { row[j] -= l }
+                                                                VectorMath.expInPlace(row, s)
+                                                            }
+                                                            // dV += Pᵀ dO ; dP = dO Vᵀ
+                                                            BLAS.gemm(transA: true, transB: false, m: s, n: dv, k: c, p, go, beta: 1, gvP + bh * s * dv)
+                                                            BLAS.gemm(transA: false, transB: true, m: c, n: s, k: dv, go, vo, dp)
+                                                            for r in 0..<c {
+                                                                var dot: Float = 0
+                                                                let orow = (bh * t + i0 + r) * dv
+                                                                for x in 0..<dv { dot += go[r * dv + x] * out[orow + x] }
+                                                                let prow = p + r * s, drow = dp + r * s
+                                                                for j in 0..<s { drow[j] = prow[j] * (drow[j] - dot) * sc }
+                                                            }
+                                                            // dQ = dS K ; dK += dSᵀ Q
+                                                            BLAS.gemm(transA: false, transB: false, m: c, n: d, k: s, dp, ko, gqP + (bh * t + i0) * d)
+                                                            BLAS.gemm(transA: true, transB: false, m: s, n: d, k: c, dp, qo, beta: 1, gkP + bh * s * d)
+                                                        }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                    i0 += c
+                                }
+                                bh += workers
+                            }
+                        }
                     }
-                    // dV += Pᵀ dO ; dP = dO Vᵀ
-                    BLAS.gemm(transA: true, transB: false, m: s, n: dv, k: c, p, g.data, bOffset: (bh * t + i0) * dv, beta: 1, &gv, cOffset: bh * s * dv)
-                    BLAS.gemm(transA: false, transB: true, m: c, n: s, k: dv, g.data, aOffset: (bh * t + i0) * dv, v.data, bOffset: bh * s * dv, &dp)
-                    for r in 0..<c {
-                        var dot: Float = 0
-                        for x in 0..<dv { dot += g.data[(bh * t + i0 + r) * dv + x] * out[(bh * t + i0 + r) * dv + x] }
-                        for j in 0..<s { dp[r * s + j] = p[r * s + j] * (dp[r * s + j] - dot) * sc }
-                    }
-                    // dQ = dS K ; dK += dSᵀ Q
-                    BLAS.gemm(transA: false, transB: false, m: c, n: d, k: s, dp, k.data, bOffset: bh * s * d, &gq, cOffset: (bh * t + i0) * d)
-                    BLAS.gemm(transA: true, transB: false, m: s, n: d, k: c, dp, q.data, bOffset: (bh * t + i0) * d, beta: 1, &gk, cOffset: bh * s * d)
-                    i0 += c
                 }
             }
             return [Tensor(shape: q.shape, data: gq), Tensor(shape: k.shape, data: gk), Tensor(shape: v.shape, data: gv)]
         }
     }
+}
+
+/// A raw pointer handed to parallel workers that write disjoint ranges.
+struct SharedPointer: @unchecked Sendable {
+    let p: UnsafeMutablePointer<Float>
+    init(_ p: UnsafeMutablePointer<Float>) { self.p = p }
 }

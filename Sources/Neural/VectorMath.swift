@@ -1,0 +1,45 @@
+/// Vectorised elementwise kernels for the hot loops (softmax, attention).
+public enum VectorMath {
+    /// exp(x) in place: range reduction x = n·ln2 + r (|r| ≤ ln2/2) and a degree-7 Taylor polynomial
+    /// for e^r (truncation error < 1e-8 relative), scaled by 2^n through the exponent bits.
+    /// Inputs below -87 give 0 (as expf underflows); above 88 they are clamped.
+    public static func expInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: exp8(x), as: SIMD8<Float>.self)
+            i += 8
+        }
+        if i < n {
+            var tail = SIMD8<Float>(repeating: -100)
+            for j in 0..<(n - i) { tail[j] = p[i + j] }
+            let e = exp8(tail)
+            for j in 0..<(n - i) { p[i + j] = e[j] }
+        }
+    }
+
+    @inline(__always) static func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
+        let underflow = input .< SIMD8<Float>(repeating: -87)
+        let x = input.clamped(lowerBound: SIMD8<Float>(repeating: -87), upperBound: SIMD8<Float>(repeating: 88))
+        let k = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        let r = x - k * 0.693_145_751_953_125 - k * 1.428_606_765_330_187e-6
+        var poly = SIMD8<Float>(repeating: 1.0 / 5040)
+        poly = poly * r + 1.0 / 720
+        poly = poly * r + 1.0 / 120
+        poly = poly * r + 1.0 / 24
+        poly = poly * r + 1.0 / 6
+        poly = poly * r + 0.5
+        poly = poly * r + 1
+        poly = poly * r + 1
+        let bits = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(k)) &+ 127) &<< 23
+        let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+        return (poly * scale).replacing(with: 0, where: underflow)
+    }
+
+    /// Maximum of n values.
+    @inline(__always) public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var m = -Float.infinity
+        for i in 0..<n where p[i] > m { m = p[i] }
+        return m
+    }
+}

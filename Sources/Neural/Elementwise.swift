@@ -184,13 +184,20 @@ extension Tensor {
     public func quickGELU() -> Tensor {
         unary("quick_gelu", { $0 * sigmoidf(1.702 * $0) }, { x, _ in let s = sigmoidf(1.702 * x); return s + 1.702 * x * s * (1 - s) })
     }
-    /// Exact GELU: x·Φ(x).
+    /// Exact GELU: x·Φ(x) (vectorised; erf to 1.5e-7).
     public func gelu() -> Tensor {
-        unary("gelu", { 0.5 * $0 * (1 + Foundation.erf($0 / 2.0.squareRoot().float)) }, { x, _ in
-            let cdf = 0.5 * (1 + Foundation.erf(x / 2.0.squareRoot().float))
-            let pdf = Foundation.exp(-0.5 * x * x) / (2 * Float.pi).squareRoot()
-            return cdf + x * pdf
-        })
+        var out = [Float](repeating: 0, count: count)
+        data.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { y in VectorMath.gelu(x.baseAddress!, y.baseAddress!, x.count) } }
+        let x = self
+        return Tensor(shape: shape, data: out).record("gelu", [x]) { g in
+            var d = [Float](repeating: 0, count: x.count), tmp = d
+            x.data.withUnsafeBufferPointer { xp in
+                tmp.withUnsafeMutableBufferPointer { t in d.withUnsafeMutableBufferPointer { dp in
+                    VectorMath.gelu(xp.baseAddress!, t.baseAddress!, xp.count, derivative: dp.baseAddress!)
+                } }
+            }
+            return [g.zip(Tensor(shape: x.shape, data: d), *)]
+        }
     }
     /// GELU with the tanh approximation.
     public func geluTanh() -> Tensor {

@@ -36,6 +36,39 @@ public enum VectorMath {
         return (poly * scale).replacing(with: 0, where: underflow)
     }
 
+    /// erf(x) by Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7), on the vectorised exp.
+    @inline(__always) static func erf8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let ax = x.replacing(with: -x, where: x .< 0)
+        let t = 1 / (1 + 0.327_591_1 * ax)
+        var poly = SIMD8<Float>(repeating: 1.061_405_429)
+        poly = poly * t - 1.453_152_027
+        poly = poly * t + 1.421_413_741
+        poly = poly * t - 0.284_496_736
+        poly = poly * t + 0.254_829_592
+        poly = poly * t
+        let y = 1 - poly * exp8(-ax * ax)
+        return y.replacing(with: -y, where: x .< 0)
+    }
+
+    /// Exact-form GELU x·Φ(x) in place, and (optionally) its derivative Φ(x) + x·φ(x) into `derivative`.
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, derivative: UnsafeMutablePointer<Float>? = nil) {
+        let invSqrt2: Float = 0.707_106_781_186_547_5, invSqrt2Pi: Float = 0.398_942_280_401_432_7
+        var i = 0
+        while i < n {
+            var v = SIMD8<Float>(repeating: 0)
+            let m = Swift.min(8, n - i)
+            if m == 8 { v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) } else { for j in 0..<m { v[j] = x[i + j] } }
+            let cdf = 0.5 * (1 + erf8(v * invSqrt2))
+            let out = v * cdf
+            if m == 8 { UnsafeMutableRawPointer(y + i).storeBytes(of: out, as: SIMD8<Float>.self) } else { for j in 0..<m { y[i + j] = out[j] } }
+            if let derivative {
+                let d = cdf + v * invSqrt2Pi * exp8(-0.5 * v * v)
+                for j in 0..<m { derivative[i + j] = d[j] }
+            }
+            i += 8
+        }
+    }
+
     /// Maximum of n values.
     @inline(__always) public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var m = -Float.infinity

@@ -8,23 +8,36 @@ extension Tensor {
         x.withUnsafeBufferPointer { src in
             xhat.withUnsafeMutableBufferPointer { dst in
                 for r in 0..<rows {
-                    let o = r * width
-                    var mean: Double = 0
-                    if centered {
-                        for j in 0..<width { mean += Double(src[o + j]) }
-                        mean /= Double(width)
+                    let row = src.baseAddress! + r * width, out = dst.baseAddress! + r * width
+                    // Two passes in float SIMD lanes (8 partial sums keep the error small for these widths).
+                    var mean: Float = 0
+                    if centered { mean = Self.sum(row, width) / Float(width) }
+                    let m8 = SIMD8<Float>(repeating: mean)
+                    var acc = SIMD8<Float>()
+                    var j = 0
+                    while j + 8 <= width {
+                        let d = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) - m8
+                        acc += d * d
+                        j += 8
                     }
-                    var v: Double = 0
-                    for j in 0..<width { let d = Double(src[o + j]) - mean; v += d * d }
-                    v /= Double(width)
-                    let istd = Float(1 / (v + Double(eps)).squareRoot())
+                    var v = acc.sum()
+                    while j < width { let d = row[j] - mean; v += d * d; j += 1 }
+                    let istd = 1 / (v / Float(width) + eps).squareRoot()
                     inv[r] = istd
-                    let m = Float(mean)
-                    for j in 0..<width { dst[o + j] = (src[o + j] - m) * istd }
+                    for j in 0..<width { out[j] = (row[j] - mean) * istd }
                 }
             }
         }
         return (xhat, inv)
+    }
+
+    @inline(__always) static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var j = 0
+        while j + 8 <= n { acc += UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self); j += 8 }
+        var s = acc.sum()
+        while j < n { s += p[j]; j += 1 }
+        return s
     }
 
     /// Backward of row normalisation: dx from d x̂.

@@ -21,7 +21,11 @@ public enum VectorMath {
     @inline(__always) static func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
         let underflow = input .< SIMD8<Float>(repeating: -87)
         let x = input.clamped(lowerBound: SIMD8<Float>(repeating: -87), upperBound: SIMD8<Float>(repeating: 88))
-        let k = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        // Round to nearest with the 1.5·2^23 trick: the sum's low mantissa bits hold the integer, so
+        // neither rounding nor float→int conversion goes through a generic (scalar) path.
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let shifted = x * 1.442_695_04 + magic
+        let k = shifted - magic
         let r = x - k * 0.693_145_751_953_125 - k * 1.428_606_765_330_187e-6
         var poly = SIMD8<Float>(repeating: 1.0 / 5040)
         poly = poly * r + 1.0 / 720
@@ -31,8 +35,8 @@ public enum VectorMath {
         poly = poly * r + 0.5
         poly = poly * r + 1
         poly = poly * r + 1
-        let bits = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(k)) &+ 127) &<< 23
-        let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+        let n = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((n &+ 127) &<< 23, to: SIMD8<Float>.self)
         return (poly * scale).replacing(with: 0, where: underflow)
     }
 

@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural torch-venv schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag torch-venv schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -29,7 +29,7 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc bench-neural
+bench: bench-schema bench-rpc bench-neural bench-rag
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
@@ -46,6 +46,14 @@ torch-venv:
 
 bench-neural: build torch-venv
 	$(TORCH_VENV)/bin/python tools/bench_neural.py $(BIN_RELEASE)
+
+# Retrieval: quality (stdlib Python; its reference row uses the torch venv) then speed against
+# sentence-transformers, numpy, sqlite-vec and hnswlib (installed into the torch venv when missing).
+bench-rag: build torch-venv
+	@$(TORCH_VENV)/bin/python -c 'import sentence_transformers, sqlite_vec, hnswlib' 2>/dev/null || \
+	  $(TORCH_VENV)/bin/pip install --find-links $(TORCH_WHEELS) sentence-transformers 'sqlite-vec==0.1.9' hnswlib
+	.venv/bin/python tools/rag_eval.py $(BIN_RELEASE) --peer-python $(TORCH_VENV)/bin/python
+	$(TORCH_VENV)/bin/python tools/bench_rag.py $(BIN_RELEASE)
 
 clean:
 	rm -rf .build

@@ -329,7 +329,7 @@ def cpu_ticks() -> tuple[float, float]:
 SIDE_NAMES = {"atelier": "Atelier", "torch": "PyTorch", "numpy": "numpy"}
 
 
-def report(results: list[dict[str, Any]], started: float, busy: float, others: float, rounds: int) -> str:
+def report(results: list[dict[str, Any]], started: float, busy: float, others: list[float], rounds: int) -> str:
     out: list[str] = []
     out.append(SECTION)
     out.append("")
@@ -375,8 +375,8 @@ def report(results: list[dict[str, Any]], started: float, busy: float, others: f
                f"Atelier: {first['atelier']['backend']}. Peer: {first['torch']['backend']}")
     if sg:
         machine += f"; {sg[0]['numpy']['backend']}"
-    machine += (f". CPU busy before the run: {100 * busy:.0f}%; other processes during the run: {100 * others:.0f}% "
-                f"of the CPUs. Date: {date}.")
+    machine += (f". CPU busy before the run: {100 * busy:.0f}%; other processes' share of the CPUs during each "
+                f"round: {' / '.join(f'{100 * o:.0f}%' for o in others)}. Date: {date}.")
     out.append(machine)
     out.append("")
 
@@ -451,10 +451,12 @@ def main() -> int:
         log(f"CPU {100 * busy:.0f}% busy before the run: something else is running; numbers may be noisy")
 
     rounds = 1 if args.quick else args.rounds
-    ticks0, wall0 = cpu_ticks(), time.monotonic()
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    others: list[float] = []  # per round: CPU share used by processes other than ours
     samples: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {(c, sh): {} for c, sh, _, _ in CASES}
     try:
         for rnd in range(rounds):
+            ticks0, wall0 = cpu_ticks(), time.monotonic()
             for case, shape, _, repeat in CASES:
                 if args.quick:
                     repeat = 1
@@ -467,17 +469,19 @@ def main() -> int:
                     one = atelier.run(case, shape, repeat) if side == "atelier" else peer(side, case, shape, repeat)
                     got.setdefault(side, []).append(one)
                 log("  " + ", ".join(f"{side} {fmt_time(got[side][-1]['seconds'])}" for side in sides))
+            # busy time beyond this process's children (this process itself mostly sleeps)
+            ticks1, wall1 = cpu_ticks(), time.monotonic()
+            others.append(max(0.0, (ticks1[0] - ticks0[0]) - (ticks1[1] - ticks0[1]))
+                          / max(1e-9, (wall1 - wall0) * ncpu))
+            if others[-1] > 0.1:
+                log(f"round {rnd + 1}: other processes used {100 * others[-1]:.0f}% of the CPUs; only rounds "
+                    "without them are trustworthy (each side keeps its best round)")
     except BenchError as e:
         log(str(e))
         return 1
 
-    ticks1, wall1 = cpu_ticks(), time.monotonic()
-    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    # busy time the machine spent beyond this process's children (this process itself is mostly asleep)
-    others = max(0.0, (ticks1[0] - ticks0[0]) - (ticks1[1] - ticks0[1])) / max(1e-9, (wall1 - wall0) * ncpu)
-    if others > 0.1:
-        log(f"other processes used {100 * others:.0f}% of the CPUs during the run: numbers are not trustworthy; "
-            "rerun on a quiet machine")
+    if min(others) > 0.1:
+        log("every round shared the CPUs with other processes: rerun on a quiet machine")
 
     results: list[dict[str, Any]] = []
     for case, shape, label, _ in CASES:

@@ -3,7 +3,7 @@ import os
 import re
 from pathlib import Path
 
-HEADER = ("# Benchmarks\n\nMeasured with `make bench` (`make bench-schema`, `make bench-rpc`, `make bench-neural`); each section is "
+HEADER = ("# Benchmarks\n\nMeasured with `make bench` (`make bench-schema`, `make bench-rpc`, `make bench-neural`, `make bench-rag`); each section is "
           "rewritten by its driver in `tools/`, the others are kept. Our code and its peer run in the same "
           "run on the same machine; read the ratios, not the absolute times.\n")
 

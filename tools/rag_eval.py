@@ -711,8 +711,9 @@ def main() -> int:
                    "MiniLM cosine, hybrid = RRF) on documentation nobody here wrote, with queries and judgements "
                    "derived mechanically (seeded, so every run on the same machine sees the same ones).")
         out.append("")
-        out.append(f"- **Corpus**: {desc}: {len(docs)} files, {chars:,} characters after mechanical clean-up "
-                   "(HTML comments, the `cjs` twin of each code example and link targets removed), "
+        cleanup = (" after mechanical clean-up (HTML comments, the `cjs` twin of each code example and link "
+                   "targets removed)") if source == "node" else ""
+        out.append(f"- **Corpus**: {desc}: {len(docs)} files, {chars:,} characters{cleanup}, "
                    f"{n_sec} sections (cut at Markdown headings), {chunks} chunks after `atelier ingest` "
                    f"({ingest_wall:.0f} s).")
         out.append(f"- **ict** ({n_ict} queries, inverse cloze task): a prose sentence of 8–40 words (unique in "

@@ -35,6 +35,7 @@ public struct Chunker: Sendable {
         var i = 0
         var blockStart: Int? = nil
         var lineStart = 0
+        var inFence = false  // inside a ``` or ~~~ code block: '#' lines are code, not headings
         func closeBlock(_ end: Int) {
             guard let s = blockStart else { return }
             var e = end
@@ -47,7 +48,12 @@ public struct Chunker: Sendable {
             if atEnd || scalars[i] == "\n" {
                 let line = str(lineStart, i)
                 let trimmed = line.trimmingLeadingSpaces()
-                if trimmed.isEmpty {
+                if kind == .markdown && (trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~")) {
+                    inFence.toggle()
+                    if blockStart == nil { blockStart = lineStart }
+                } else if inFence {
+                    if blockStart == nil { blockStart = lineStart }
+                } else if trimmed.isEmpty {
                     closeBlock(lineStart)
                 } else if kind == .markdown || kind == .html, trimmed.hasPrefix("#"), let h = Self.heading(trimmed) {
                     closeBlock(lineStart)

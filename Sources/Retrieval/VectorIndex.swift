@@ -17,10 +17,12 @@ public final class VectorIndex: @unchecked Sendable {
     private var cache: [Int: Matrix] = [:]
     private var graphs: [Int: (generation: Int, index: HNSWIndex)] = [:]
     /// Collections with at least this many vectors are searched with the HNSW graph (unless filtered).
+    /// Exact search stays fast well past 100k vectors (one sgemv), and the graph costs minutes to
+    /// build the first time, so it is reserved for collections where exact search is the bottleneck.
     public var annThreshold: Int
     public var efSearch = 96
 
-    public init(annThreshold: Int = 50_000) { self.annThreshold = annThreshold }
+    public init(annThreshold: Int = 250_000) { self.annThreshold = annThreshold }
 
     func matrix(store: RAGStore, collection: Int) throws -> Matrix {
         let gen = try store.db.query("SELECT generation, dimension FROM collections WHERE id = ?", [.int(Int64(collection))]).first

@@ -120,6 +120,14 @@ final class RetrievalTests: XCTestCase {
         XCTAssertFalse(hits.contains { $0.path.hasSuffix("garden.md") })
     }
 
+    func testCodeFencesAreNotCutAtCommentLines() throws {
+        let tok = try makeEmbedder()
+        let text = "# Install\n\nRun this:\n\n```sh\n# fetch the sources\ngit clone x\n\n# build\nmake\n```\n\nDone."
+        let chunks = Chunker(maxTokens: 200).chunks(of: text, kind: .markdown, tokens: tok.tokenCount)
+        XCTAssertEqual(chunks.count, 1)
+        XCTAssertEqual(chunks[0].heading, "Install", "shell comments in a fence are not headings")
+    }
+
     func testVectorTopKIsExact() {
         let scores: [Float] = [0.1, 0.9, 0.3, 0.9, -1, 0.5]
         let top = VectorIndex.topK(scores, ids: [10, 11, 12, 13, 14, 15], k: 3, allow: nil)

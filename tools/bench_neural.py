@@ -387,8 +387,8 @@ def report(results: list[dict[str, Any]], started: float, busy: float, others: l
                 rounds_ms = " / ".join(fmt_time(s) for s in r[side]["rounds"])
                 noisy.append(f"{r['case']} {r['shape']} {SIDE_NAMES[side]} ({rounds_ms})")
     if noisy:
-        out.append(f"- Rounds more than {NOISY}× apart (this VM's second core comes and goes; the table keeps the "
-                   "best round): " + "; ".join(noisy) + ".")
+        out.append(f"- Rounds more than {NOISY}× apart (other processes, see the per-round share above, and this VM's "
+                   "second core, which comes and goes; the table keeps each side's best round): " + "; ".join(noisy) + ".")
     base = max(r["torch"]["baseRSSMB"] for r in results)
     out.append(f"- PyTorch's peak includes ~{base:.0f} MB for importing torch itself (measured before the first input).")
     out.append("- Flop counts are nominal (same formula on every side); attention's 3.5× forward for forward + "

@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 
 /// Scaled dot-product attention, computed in query chunks so memory stays O(chunk × keys) however
@@ -151,4 +152,53 @@ public enum Attention {
 struct SharedPointer: @unchecked Sendable {
     let p: UnsafeMutablePointer<Float>
     init(_ p: UnsafeMutablePointer<Float>) { self.p = p }
+}
+
+extension Attention {
+    /// Inference-only self-attention over "packed" rows: q, k, v are [tokens, heads·d] with several
+    /// sequences stacked (lengths given), heads side by side in each row. Each head is addressed in place
+    /// through the GEMM leading dimension, so no permute, slice or concat copies are made.
+    public static func packedSelfAttention(q: Tensor, k: Tensor, v: Tensor, lengths: [Int], heads: Int) throws(NeuralError) -> Tensor {
+        guard q.rank == 2, q.shape == k.shape, q.shape == v.shape, lengths.reduce(0, +) == q.shape[0], q.shape[1] % heads == 0 else {
+            throw .shapeMismatch(op: "packed attention", "query", q.shape, "key/value", k.shape)
+        }
+        let width = q.shape[1], d = width / heads
+        let scale = 1 / Float(d).squareRoot()
+        var out = [Float](repeating: 0, count: q.count)
+        let longest = lengths.max() ?? 0
+        var scores = [Float](repeating: 0, count: longest * longest)
+        q.data.withUnsafeBufferPointer { qp in
+            k.data.withUnsafeBufferPointer { kp in
+                v.data.withUnsafeBufferPointer { vp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        scores.withUnsafeMutableBufferPointer { sp in
+                            let s = sp.baseAddress!
+                            var row0 = 0
+                            for n in lengths {
+                                for hd in 0..<heads {
+                                    let off = row0 * width + hd * d
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), scale,
+                                                qp.baseAddress! + off, Int32(width), kp.baseAddress! + off, Int32(width), 0, s, Int32(n))
+                                    for r in 0..<n {
+                                        let row = s + r * n
+                                        let mx = VectorMath.max(row, n)
+                                        for j in 0..<n { row[j] -= mx }
+                                        VectorMath.expInPlace(row, n)
+                                        var sum: Float = 0
+                                        for j in 0..<n { sum += row[j] }
+                                        let inv = 1 / sum
+                                        for j in 0..<n { row[j] *= inv }
+                                    }
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1,
+                                                s, Int32(n), vp.baseAddress! + off, Int32(width), 0, op.baseAddress! + off, Int32(width))
+                                }
+                                row0 += n
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: q.shape, data: out)
+    }
 }

@@ -74,17 +74,7 @@ public final class BertModel: @unchecked Sendable {
                     try input.linear(weight: t(p + name + ".weight"), bias: w[p + name + ".bias"])
                 }
                 let q = try lin("attention.self.query", x), k = try lin("attention.self.key", x), v = try lin("attention.self.value", x)
-                var parts: [Tensor] = []
-                var offset = 0
-                for n in lengths {
-                    func heads4(_ y: Tensor) throws -> Tensor {
-                        try y.sliced(dim: 0, start: offset, length: n).reshaped([1, n, heads, h / heads]).permuted([0, 2, 1, 3])
-                    }
-                    let a = try Attention.scaledDotProduct(heads4(q), heads4(k), heads4(v))
-                    parts.append(try a.permuted([0, 2, 1, 3]).reshaped([n, h]))
-                    offset += n
-                }
-                let attended = parts.count == 1 ? parts[0] : try Tensor.concat(parts, dim: 0)
+                let attended = try Attention.packedSelfAttention(q: q, k: k, v: v, lengths: lengths, heads: heads)
                 x = try lin("attention.output.dense", attended).add(x)
                     .layerNorm(weight: t(p + "attention.output.LayerNorm.weight"), bias: t(p + "attention.output.LayerNorm.bias"), eps: eps)
                 let ff = try lin("output.dense", lin("intermediate.dense", x).gelu())

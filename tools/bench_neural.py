@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import update_section  # noqa: E402
+from benchmarks_md import cpu_model, require_bench_subcommand, update_section  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Neural engine"
@@ -141,18 +141,7 @@ class Atelier:
         self.binary = binary
 
     def check(self) -> None:
-        path = shutil.which(self.binary) if os.sep not in self.binary else self.binary
-        if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
-            raise BenchError(f"{self.binary}: not an executable file (build it with `make build`)")
-        try:
-            p = subprocess.run([path, "bench", "neural", "--help"], capture_output=True, text=True, timeout=30)
-        except subprocess.TimeoutExpired:
-            raise BenchError(f"`{self.binary} bench neural --help` did not answer within 30 s")
-        if p.returncode != 0 or "--case" not in p.stdout + p.stderr:
-            detail = (p.stderr or p.stdout).strip().splitlines()[:3]
-            raise BenchError(f"{self.binary} has no usable `bench neural` subcommand (exit {p.returncode}: "
-                             f"{' / '.join(detail) or 'no output'}); rebuild a current release binary (`make build`)")
-        self.binary = path
+        self.binary = require_bench_subcommand(self.binary, "neural", "--case", BenchError)
 
     def run(self, case: str, shape: str, repeat: int) -> dict[str, Any]:
         cmd = [self.binary, "bench", "neural", "--case", case, "--repeat", str(repeat), "--threads", str(THREADS)]
@@ -282,14 +271,6 @@ def fmt_ratio(r: float) -> str:
     return f"{r:.2f}×" if r < 10 else f"{r:.1f}×"
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def cpu_flags() -> list[str]:

@@ -61,7 +61,7 @@ if __name__ == "__main__" and (
     os.execve(sys.executable, [sys.executable, *sys.argv], _env)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import update_section  # noqa: E402
+from benchmarks_md import cpu_model, require_bench_subcommand, update_section  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## RAG speed"
@@ -206,14 +206,6 @@ def run_sqlite_vec(work: Path, prefix: Path, n: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def load_avg() -> str:

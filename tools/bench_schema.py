@@ -48,7 +48,7 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import update_section  # noqa: E402
+from benchmarks_md import require_bench_subcommand, update_section  # noqa: E402
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,19 +100,7 @@ class Atelier:
         self.budget = budget
 
     def check(self) -> None:
-        path = shutil.which(self.binary) if os.sep not in self.binary else self.binary
-        if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
-            raise BenchError(f"{self.binary}: not an executable file (build it with `make build`)")
-        try:
-            p = subprocess.run([path, "bench", "schema", "--help"], capture_output=True, text=True, timeout=30)
-        except subprocess.TimeoutExpired:
-            raise BenchError(f"`{self.binary} bench schema --help` did not answer within 30 s")
-        if p.returncode != 0 or "--suite" not in p.stdout + p.stderr:
-            detail = (p.stderr or p.stdout).strip().splitlines()[:3]
-            raise BenchError(
-                f"{self.binary} has no usable `bench schema` subcommand (exit {p.returncode}: "
-                f"{' / '.join(detail) or 'no output'}); rebuild a current release binary (`make build`)")
-        self.binary = path
+        self.binary = require_bench_subcommand(self.binary, "schema", "--suite", BenchError)
 
     def run(self, args: list[str], keys: set[str]) -> dict[str, Any]:
         timeout = max(5.0, min(SUBPROCESS_TIMEOUT_S, self.budget.left()))

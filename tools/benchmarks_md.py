@@ -1,6 +1,10 @@
-"""Replaces one `## ` section of BENCHMARKS.md, keeping the others (shared by the bench drivers)."""
+"""Helpers shared by the bench drivers: replace one `## ` section of BENCHMARKS.md (keeping the others),
+find the atelier binary's bench subcommand, name the CPU."""
 import os
+import platform
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 HEADER = ("# Benchmarks\n\nMeasured with `make bench` (`make bench-schema`, `make bench-rpc`, `make bench-neural`, `make bench-rag`); each section is "
@@ -23,3 +27,29 @@ def update_section(path: Path, title: str, section: str) -> None:
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(new)
     os.replace(tmp, path)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def require_bench_subcommand(binary: str, name: str, marker: str, error: type) -> str:
+    """The binary's path, if it has a usable `bench NAME` (its help mentions `marker`); raises `error` otherwise."""
+    path = shutil.which(binary) if os.sep not in binary else binary
+    if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise error(f"{binary}: not an executable file (build it with `make build`)")
+    try:
+        p = subprocess.run([path, "bench", name, "--help"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise error(f"`{binary} bench {name} --help` did not answer within 30 s")
+    if p.returncode != 0 or marker not in p.stdout + p.stderr:
+        detail = (p.stderr or p.stdout).strip().splitlines()[:3]
+        raise error(f"{binary} has no usable `bench {name}` subcommand (exit {p.returncode}: "
+                    f"{' / '.join(detail) or 'no output'}); rebuild a current release binary (`make build`)")
+    return path

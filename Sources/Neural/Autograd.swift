@@ -93,12 +93,11 @@ public func checkpoint(_ inputs: [Tensor], _ block: @escaping ([Tensor]) throws 
     let result = Tensor(shape: out.shape, data: out.data)
     return result.record("checkpoint", inputs) { g in
         let fresh = inputs.map { i -> Tensor in Tensor(shape: i.shape, data: i.data, requiresGrad: i.tracksGrad) }
-        let params = try? Autograd.$recording.withValue(true) { () throws -> Tensor in
-            let y = try block(fresh)
-            y.backward(g)
-            return y
+        // Recompute with recording on and differentiate: parameters captured by the block receive their
+        // gradients directly; the inputs' gradients are handed back to the outer graph.
+        try? Autograd.$recording.withValue(true) { () throws in
+            try block(fresh).backward(g)
         }
-        _ = params
         return fresh.map { $0.grad }
     }
 }

@@ -67,7 +67,6 @@ extension Tensor {
     /// Sums a broadcast gradient back down to `shape`.
     func reduced(to target: [Int]) -> Tensor {
         if shape == target { return self }
-        let off = shape.count - target.count
         var out = [Float](repeating: 0, count: target.reduce(1, *))
         let ts = broadcastStrides(target, to: shape)
         let rank = shape.count
@@ -87,7 +86,6 @@ extension Tensor {
                 }
             }
         }
-        _ = off
         return Tensor(shape: target, data: out)
     }
 

@@ -22,6 +22,12 @@ struct NeuralBench: ParsableCommand {
     @Option(name: .long) var `repeat`: Int = 5
     @Option(name: .long, help: "BLAS threads (one setting for the whole engine).") var threads: Int = 2
 
+    func validate() throws {
+        guard conv.split(separator: ",").compactMap({ Int($0) }).filter({ $0 > 0 }).count == 4 else { throw ValidationError("--conv needs four positive integers B,C,H,W") }
+        guard heads.split(separator: ",").compactMap({ Int($0) }).filter({ $0 > 0 }).count == 2 else { throw ValidationError("--heads needs two positive integers H,D") }
+        guard size > 0, `repeat` > 0, threads > 0 else { throw ValidationError("--size, --repeat and --threads must be positive") }
+    }
+
     func run() throws {
         BLASStartup.ensureKernelSelected(arguments: CommandLine.arguments)
         BLAS.threads = threads
@@ -29,7 +35,6 @@ struct NeuralBench: ParsableCommand {
         var times: [Double] = []
         var flops = 0.0
         for _ in 0..<(`repeat` + 1) {
-            let t0 = Date()
             switch `case` {
             case .sgemm:
                 let n = size
@@ -38,7 +43,6 @@ struct NeuralBench: ParsableCommand {
                 _ = try a.matmul(b)
                 times.append(Date().timeIntervalSince(start))
                 flops = 2 * Double(n * n * n)
-                continue
             case .conv:
                 let d = conv.split(separator: ",").compactMap { Int($0) }
                 let x = rng.normal([d[0], d[1], d[2], d[3]]); x.requiresGrad = true
@@ -48,7 +52,6 @@ struct NeuralBench: ParsableCommand {
                 y.backward(Tensor(filled: 1, shape: y.shape))
                 times.append(Date().timeIntervalSince(start))
                 flops = 3 * 2 * Double(d[0] * d[1] * d[1] * 9 * d[2] * d[3])
-                continue
             case .attention:
                 let hd = heads.split(separator: ",").compactMap { Int($0) }
                 let q = rng.normal([1, hd[0], size, hd[1]]), k = rng.normal([1, hd[0], size, hd[1]]), v = rng.normal([1, hd[0], size, hd[1]])
@@ -58,9 +61,7 @@ struct NeuralBench: ParsableCommand {
                 o.backward(Tensor(filled: 1, shape: o.shape))
                 times.append(Date().timeIntervalSince(start))
                 flops = 3.5 * 2 * 2 * Double(hd[0] * size * size * hd[1])
-                continue
             }
-            _ = t0
         }
         times.removeFirst()  // warm-up
         let median = times.sorted()[times.count / 2]

@@ -20,6 +20,7 @@ build: bootstrap schemas
 
 build-debug: bootstrap schemas
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product atelier
 
 run: build
 	$(BIN_RELEASE) serve --stdio

@@ -114,12 +114,24 @@ enum ProcessRunner {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         let collector = OutputCollector()
-        out.fileHandleForReading.readabilityHandler = { h in collector.append(h.availableData, to: \.stdout) }
-        err.fileHandleForReading.readabilityHandler = { h in collector.append(h.availableData, to: \.stderr) }
         let finished = AsyncStream<Int32> { cont in
             p.terminationHandler = { proc in cont.yield(proc.terminationStatus); cont.finish() }
         }
         do { try p.run() } catch { throw ToolError.failed("cannot start '\(exe)': \(error.localizedDescription)") }
+        // Blocking readers on their own threads (FileHandle.readabilityHandler can crash on Linux when
+        // it is cleared while a callback runs). They end when the pipes close.
+        let readers = DispatchGroup()
+        for (handle, key) in [(out.fileHandleForReading, \OutputCollector.Buffers.stdout), (err.fileHandleForReading, \.stderr)] {
+            readers.enter()
+            DispatchQueue.global().async {
+                while true {
+                    let d = handle.availableData
+                    if d.isEmpty { break }
+                    collector.append(d, to: key)
+                }
+                readers.leave()
+            }
+        }
         let pid = p.processIdentifier
         let status: Int32 = await withTaskCancellationHandler {
             var s: Int32 = -1
@@ -129,15 +141,13 @@ enum ProcessRunner {
             // SIGKILL: a deadline or a cancelled call must end the program, whatever it traps.
             kill(pid, SIGKILL)
         }
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
         if Task.isCancelled {
             kill(pid, SIGKILL)
-            // Grandchildren may still hold the pipes open: do not wait for them to close.
+            // Grandchildren may still hold the pipes open: do not wait for the readers.
             throw CancellationError()
         }
-        collector.append(out.fileHandleForReading.readDataToEndOfFile(), to: \.stdout)
-        collector.append(err.fileHandleForReading.readDataToEndOfFile(), to: \.stderr)
+        // Output is complete once the pipes close; a background grandchild holding them gets 2 s.
+        _ = readers.wait(timeout: .now() + 2)
         let (o, e) = collector.take()
         return Result(status: status, stdout: o, stderr: e)
     }
@@ -152,11 +162,11 @@ enum ProcessRunner {
     }
 }
 
-private final class OutputCollector: @unchecked Sendable {
+final class OutputCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var buffers = Buffers()
 
-    struct Buffers {
+    struct Buffers: Sendable {
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
     }

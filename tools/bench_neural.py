@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import cpu_model, require_bench_subcommand, update_section  # noqa: E402,F401
+from benchmarks_md import cpu_model, parse_one_json_line, require_bench_subcommand, update_section  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Neural engine"
@@ -106,17 +106,7 @@ def child_env() -> dict[str, str]:
 
 
 def parse_one_line(cmd: list[str], stdout: str, keys: set[str]) -> dict[str, Any]:
-    lines = [l for l in stdout.splitlines() if l.strip()]
-    if len(lines) != 1:
-        raise BenchError(f"`{' '.join(cmd)}` printed {len(lines)} lines on stdout, expected one JSON line")
-    try:
-        out = json.loads(lines[0])
-    except json.JSONDecodeError as e:
-        raise BenchError(f"`{' '.join(cmd)}` printed no JSON ({e}): {lines[0][:200]}")
-    missing = keys - set(out)
-    if missing:
-        raise BenchError(f"`{' '.join(cmd)}` output lacks {sorted(missing)}: {lines[0][:300]}")
-    return out
+    return parse_one_json_line(cmd, stdout, keys, BenchError)
 
 
 def run_json(cmd: list[str], keys: set[str]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import require_bench_subcommand, update_section  # noqa: E402
+from benchmarks_md import parse_one_json_line, require_bench_subcommand, update_section  # noqa: E402
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,17 +111,7 @@ class Atelier:
             raise BenchError(f"`{' '.join(cmd)}` ran past {timeout:.0f} s")
         if p.returncode != 0:
             raise BenchError(f"`{' '.join(cmd)}` exited {p.returncode}: {p.stderr.strip()[-800:]}")
-        lines = [l for l in p.stdout.splitlines() if l.strip()]
-        if len(lines) != 1:
-            raise BenchError(f"`{' '.join(cmd)}` printed {len(lines)} lines on stdout, expected one JSON line")
-        try:
-            out = json.loads(lines[0])
-        except json.JSONDecodeError as e:
-            raise BenchError(f"`{' '.join(cmd)}` printed no JSON ({e}): {lines[0][:200]}")
-        missing = keys - set(out)
-        if missing:
-            raise BenchError(f"`{' '.join(cmd)}` output lacks {sorted(missing)}: {lines[0][:300]}")
-        return out
+        return parse_one_json_line(cmd, p.stdout, keys, BenchError)
 
     def calibrated(self, args: list[str], keys: set[str], probe_repeat: int, per_rep) -> dict[str, Any]:
         """Run once with a small --repeat, then with one chosen to last about ATELIER_TARGET_S."""

@@ -1,5 +1,6 @@
 """Helpers shared by the bench drivers: replace one `## ` section of BENCHMARKS.md (keeping the others),
 find the atelier binary's bench subcommand, name the CPU."""
+import json
 import os
 import platform
 import re
@@ -53,3 +54,18 @@ def require_bench_subcommand(binary: str, name: str, marker: str, error: type) -
         raise error(f"{binary} has no usable `bench {name}` subcommand (exit {p.returncode}: "
                     f"{' / '.join(detail) or 'no output'}); rebuild a current release binary (`make build`)")
     return path
+
+
+def parse_one_json_line(cmd: list, stdout: str, keys: set, error: type) -> dict:
+    """The single JSON line a `bench` probe prints, with the keys the driver needs; raises `error` otherwise."""
+    lines = [l for l in stdout.splitlines() if l.strip()]
+    if len(lines) != 1:
+        raise error(f"`{' '.join(cmd)}` printed {len(lines)} lines on stdout, expected one JSON line")
+    try:
+        out = json.loads(lines[0])
+    except json.JSONDecodeError as e:
+        raise error(f"`{' '.join(cmd)}` printed no JSON ({e}): {lines[0][:200]}")
+    missing = keys - set(out)
+    if missing:
+        raise error(f"`{' '.join(cmd)}` output lacks {sorted(missing)}: {lines[0][:300]}")
+    return out

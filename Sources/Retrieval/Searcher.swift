@@ -50,7 +50,7 @@ public final class Searcher: @unchecked Sendable {
         }
         if let lambda = mmr, ranked.count > k { ranked = try diversify(ranked, k: k, lambda: lambda, cid: cid) }
         let terms = Self.terms(query)
-        return try ranked.prefix(k).compactMap { try hit($0.0, score: $0.1, terms: terms) }
+        return try hits(Array(ranked.prefix(k)), terms: terms)
     }
 
     /// Words of the query, for FTS and for marking snippets.
@@ -119,14 +119,24 @@ public final class Searcher: @unchecked Sendable {
         return chosen
     }
 
-    func hit(_ id: Int64, score: Double, terms: [String]) throws -> Hit? {
-        guard let row = try store.db.query("""
-            SELECT c.text, c.page, c.start, c.end, c.heading, d.path FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?
-            """, [.int(id)]).first else { return nil }
-        let text = row["text"]?.text ?? ""
-        return Hit(chunkID: id, path: row["path"]?.text ?? "", score: score, text: text, page: row["page"]?.int,
-                   start: row["start"]?.int ?? 0, end: row["end"]?.int ?? 0, heading: row["heading"]?.text,
-                   snippet: Self.snippet(text, terms: terms))
+    /// The ranked chunks with their citations, read in one query.
+    func hits(_ ranked: [(Int64, Double)], terms: [String]) throws -> [Hit] {
+        guard !ranked.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: ranked.count).joined(separator: ",")
+        var rows: [Int64: [String: SQLiteDatabase.Value]] = [:]
+        for row in try store.db.query("""
+            SELECT c.id, c.text, c.page, c.start, c.end, c.heading, d.path FROM chunks c JOIN documents d ON d.id = c.document_id
+            WHERE c.id IN (\(marks))
+            """, ranked.map { .int($0.0) }) {
+            if let id = row["id"]?.int { rows[Int64(id)] = row }
+        }
+        return ranked.compactMap { id, score in
+            guard let row = rows[id] else { return nil }
+            let text = row["text"]?.text ?? ""
+            return Hit(chunkID: id, path: row["path"]?.text ?? "", score: score, text: text, page: row["page"]?.int,
+                       start: row["start"]?.int ?? 0, end: row["end"]?.int ?? 0, heading: row["heading"]?.text,
+                       snippet: Self.snippet(text, terms: terms))
+        }
     }
 
     /// Up to ~240 characters around the first matching word, every matching word marked ⟦like this⟧.

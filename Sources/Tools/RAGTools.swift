@@ -10,16 +10,29 @@ public final class RAGService: @unchecked Sendable {
     public let sandbox: RootSandbox
     private let lock = NSLock()
     private var parts: (RAGStore, SentenceEmbedder, Searcher)?
+    private var storeOnly: RAGStore?
 
     public init(databasePath: String, sandbox: RootSandbox) {
         self.databasePath = databasePath
         self.sandbox = sandbox
     }
 
+    /// The store alone (listing, deleting, resources): opened once, without loading the model.
+    public func store() throws -> RAGStore {
+        try lock.withLock { try openStore() }
+    }
+
+    private func openStore() throws -> RAGStore {
+        if let s = storeOnly { return s }
+        let s = try RAGStore(path: databasePath)
+        storeOnly = s
+        return s
+    }
+
     public func open() throws -> (store: RAGStore, embedder: SentenceEmbedder, searcher: Searcher) {
         try lock.withLock {
             if let p = parts { return p }
-            let store = try RAGStore(path: databasePath)
+            let store = try openStore()
             let embedder = try SentenceEmbedder.defaultModel()
             let p = (store, embedder, Searcher(store: store, embedder: embedder))
             parts = p
@@ -92,7 +105,7 @@ public struct RAGDeleteTool: Tool {
     let service: RAGService
 
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
-        let (store, _, _) = try service.open()
+        let store = try service.store()
         let name = arguments["collection"]!.stringValue!
         let paths = arguments["paths"]?.arrayValue?.compactMap(\.stringValue).map { p in
             (try? service.sandbox.resolve(p).path) ?? URL(fileURLWithPath: p).standardizedFileURL.path
@@ -111,8 +124,7 @@ public struct RAGCollectionsTool: Tool {
     public var isBoundedCompute: Bool { true }
 
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
-        let store = try RAGStore(path: service.databasePath)
-        let list = try store.collections().map { c -> JSONValue in
+        let list = try service.store().collections().map { c -> JSONValue in
             .object(JSONObject([("name", .string(c.name)), ("model", .string(c.model)), ("dimension", JSONValue(c.dimension)),
                                 ("documents", JSONValue(c.documents)), ("chunks", JSONValue(c.chunks))]))
         }
@@ -128,7 +140,7 @@ public struct RAGCollectionResources: ResourceProvider {
 
     public func list() throws -> [JSONValue] {
         guard FileManager.default.fileExists(atPath: service.databasePath) else { return [] }
-        return try RAGStore(path: service.databasePath).collections().map { c in
+        return try service.store().collections().map { c in
             .object(JSONObject([("uri", .string(prefix + c.name)), ("name", .string(c.name)),
                                 ("title", .string("Retrieval collection \(c.name) (\(c.documents) documents, \(c.chunks) chunks)")),
                                 ("mimeType", "application/json")]))
@@ -138,7 +150,7 @@ public struct RAGCollectionResources: ResourceProvider {
     public func read(_ uri: String) throws -> [JSONValue]? {
         guard FileManager.default.fileExists(atPath: service.databasePath) else { return nil }
         let name = String(uri.dropFirst(prefix.count))
-        let store = try RAGStore(path: service.databasePath)
+        let store = try service.store()
         guard let c = try store.collections().first(where: { $0.name == name }) else { return nil }
         let docs = try store.db.query("SELECT path, kind, size, (SELECT count(*) FROM chunks k WHERE k.document_id = d.id) AS chunks FROM documents d WHERE collection_id = ? ORDER BY path",
                                       [.int(Int64(c.id))]).map { r -> JSONValue in

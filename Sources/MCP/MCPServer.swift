@@ -1,6 +1,7 @@
 import Foundation
 import JSONSchema
 import Orchestrator
+import Planner
 import RPC
 
 /// The Model Context Protocol over our JSON-RPC layer, both eras on one endpoint:
@@ -24,6 +25,7 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
     ]
     /// Atelier's own error codes sit outside JSON-RPC's and MCP's reserved range (-32768…-32000).
     public static let jobsUnavailableCode = -31003
+    public static let plannerUnavailableCode = -31004
 
     public let registry: ToolRegistry
     public let executor: Executor
@@ -33,8 +35,12 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
     let prompts: PromptCatalog
     let resources: ResourceCatalog
 
-    public init(registry: ToolRegistry, jobs: JobManager?, name: String = "atelier", version: String) {
+    /// Makes the model for `agent/run`; without it the method answers that no planner is configured.
+    public let modelResolver: ModelResolver?
+
+    public init(registry: ToolRegistry, jobs: JobManager?, name: String = "atelier", version: String, modelResolver: ModelResolver? = nil) {
         self.registry = registry
+        self.modelResolver = modelResolver
         self.executor = Executor(registry: registry)
         self.jobs = jobs
         self.name = name
@@ -106,6 +112,7 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
         case "prompts/list": return try page(prompts.list(), key: "prompts", request)
         case "prompts/get": return try prompts.get(request)
         case "plan/execute": return try await executePlan(request, context)
+        case "agent/run": return try await runAgent(request, context)
         case "jobs/start": return try startJob(request, context)
         case "jobs/list": return try listJobs(request)
         case "jobs/get": return try getJob(request)
@@ -219,6 +226,43 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
         ]))
     }
 
+    /// `agent/run`: the planner loop. Parameters are those of the `ask` tool; each step is sent as an
+    /// `agent/event` notification (and as `notifications/progress` when a progress token is given).
+    func runAgent(_ request: RPCRequest, _ context: RPCContext) async throws -> JSONValue {
+        guard var params = request.params?.objectValue else { throw RPCError.invalidParams("expected {prompt, provider?, model?, tools?, maxTurns?, responseSchema?, attachments?, …}") }
+        params["_meta"] = nil
+        let wantDeltas = params["streamDeltas"]?.boolValue ?? false
+        params["streamDeltas"] = nil
+        do { try registry.validate("ask", .object(params)) } catch {
+            if case .invalidArguments(_, let errs) = error {
+                throw RPCError.invalidParams(errs.map(\.description).joined(separator: "; "))
+            }
+            throw RPCError.invalidParams(error.description)
+        }
+        guard let modelResolver else { throw RPCError(code: Self.plannerUnavailableCode, message: "no planner is configured on this server") }
+        let agentRequest = AgentRequest(json: .object(params))
+        let model: LanguageModel
+        do { model = try modelResolver(agentRequest.choice) } catch {
+            throw RPCError(code: Self.plannerUnavailableCode, message: "planner unavailable: \(error)")
+        }
+        let progress = progressSink(request, context)
+        let steps = ProgressState()
+        let counter = EventCounter()
+        let result = await Agent(model: model, registry: registry, options: agentRequest.options)
+            .run(prompt: agentRequest.prompt, attachments: agentRequest.attachments) { event in
+                if case .delta = event, !wantDeltas { return }
+                var e = event.json.objectValue ?? JSONObject()
+                if let id = request.id { e["requestId"] = id.json }
+                context.notify("agent/event", .object(e))
+                if let line = event.summary, let progress {
+                    let n = counter.next()
+                    if steps.advance(to: n) { progress(n, nil, line) }
+                }
+            }
+        if result.stopReason == .cancelled, Task.isCancelled { throw CancellationError() }
+        return result.json
+    }
+
     func requireJobs() throws -> JobManager {
         guard let jobs else { throw RPCError(code: Self.jobsUnavailableCode, message: "jobs are not available: the job database could not be opened") }
         return jobs
@@ -292,4 +336,11 @@ enum Cursor {
         guard let d = Data(base64Encoded: s), let text = String(data: d, encoding: .utf8), text.hasPrefix("atelier:v1:") else { return nil }
         return Int(text.dropFirst("atelier:v1:".count)).flatMap { $0 >= 0 ? $0 : nil }
     }
+}
+
+/// Numbers agent events for progress values.
+final class EventCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0.0
+    func next() -> Double { lock.withLock { n += 1; return n } }
 }

@@ -39,10 +39,19 @@ public final class SentenceEmbedder: @unchecked Sendable {
         maxSequenceLength = min(st?.max_seq_length ?? 512, config.max_position_embeddings)
     }
 
-    /// The default model, from the model cache the bootstrap fills.
+    /// The default model, from the model cache the bootstrap fills; loaded once per process and
+    /// shared (retrieval and the planner's router use the same weights).
     public static func defaultModel() throws -> SentenceEmbedder {
-        try SentenceEmbedder(directory: ModelStore.directory + "/all-MiniLM-L6-v2")
+        try sharedLock.withLock {
+            if let e = shared { return e }
+            let e = try SentenceEmbedder(directory: ModelStore.directory + "/all-MiniLM-L6-v2")
+            shared = e
+            return e
+        }
     }
+
+    private static let sharedLock = NSLock()
+    nonisolated(unsafe) private static var shared: SentenceEmbedder?
 
     /// Texts per forward pass: enough tokens for large GEMMs, bounded memory.
     public var batchSize = 16

@@ -24,7 +24,21 @@ public struct AtelierConfig: Codable, Sendable {
         public var env: [String: String]?
     }
 
+    /// Mirror of the `planner` section.
+    public struct Planner: Codable, Sendable {
+        public var provider: String?
+        public var baseURL: String?
+        public var model: String?
+        public var apiKeyEnv: String?
+        public var contextWindow: Int?
+        public var inputPricePerMillion: Double?
+        public var outputPricePerMillion: Double?
+        public var timeoutSeconds: Double?
+        public var maxRetries: Int?
+    }
+
     public var roots: [String]?
+    public var planner: Planner?
     public var limits: Limits?
     public var jobsDatabase: String?
     public var ragDatabase: String?

@@ -29,6 +29,7 @@ public enum ToolCatalog {
         try registry.register(RAGCollectionsTool(service: rag))
         registry.addResourceProvider(RAGCollectionResources(service: rag))
         if debugTools { try registry.register(DebugSleepTool()) }
+        try registry.register(AskTool(registry: registry, resolver: PlannerFactory(config: config?.planner, roots: registry.roots).resolver))
         for spec in config?.tools ?? [] {
             try registry.register(try CommandTool(spec: spec, baseDirectory: config?.baseDirectory))
         }

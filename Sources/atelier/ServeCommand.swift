@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MCP
 import Orchestrator
+import Tools
 import RPC
 
 struct ServeCommand: ParsableCommand {
@@ -37,7 +38,8 @@ struct ServeCommand: ParsableCommand {
         do { jobs = try JobManager(databasePath: common.jobsDatabasePath(config), registry: registry) } catch {
             Log.warning("jobs disabled: \(error)")
         }
-        let server = MCPServer(registry: registry, jobs: jobs, version: Atelier.version)
+        let server = MCPServer(registry: registry, jobs: jobs, version: Atelier.version,
+                               modelResolver: PlannerFactory(config: config?.planner, roots: registry.roots).resolver)
         var limits = RPCLimits()
         if let m = maxMessageBytes ?? config?.limits?.maxMessageBytes { limits.maxMessageBytes = m }
         if let m = maxInFlight ?? config?.limits?.maxInFlight { limits.maxInFlight = m }

@@ -1,0 +1,187 @@
+import Foundation
+import JSONSchema
+
+/// Fills a tool's arguments from the request without inventing anything: paths are copied from the
+/// request (and kept only when they exist under the roots, when any do), numbers and enum values are
+/// taken from its words, the query is the request itself. What cannot be grounded stays unset; a
+/// required argument that stays unset makes the call unfillable, and the planner asks instead.
+///
+/// Each property's grounding comes from its `x-grounding` keyword in the tool's schema file
+/// (`file`, `directory`, `path`, `request`, `collection`), else from its name and type.
+struct ArgumentFiller {
+    let roots: [URL]
+
+    enum Outcome {
+        case filled(JSONValue)
+        case missing([String])
+    }
+
+    func fill(_ schema: JSONValue, clause: String, request: String, extraPaths: [String] = []) -> Outcome {
+        guard let props = schema["properties"]?.objectValue else { return .filled(.object(JSONObject())) }
+        let required = Set((schema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+        var args = JSONObject()
+        let paths = Self.paths(in: clause) + Self.paths(in: request).filter { !Self.paths(in: clause).contains($0) } + extraPaths
+        let numbers = Self.numbers(in: clause, excluding: paths)
+        let numericProps = props.filter { ["integer", "number"].contains($0.value["type"]?.stringValue ?? "") }
+        for (name, prop) in props {
+            let grounding = prop["x-grounding"]?.stringValue ?? Self.inferGrounding(name, prop)
+            switch grounding {
+            case "file", "directory", "path":
+                let chosen = choosePaths(paths, kind: grounding)
+                if prop["type"] == "array" {
+                    if !chosen.isEmpty { args[name] = .array(chosen.map { .string($0) }) }
+                } else if let first = chosen.first {
+                    args[name] = .string(first)
+                }
+            case "request":
+                args[name] = .string(Self.query(from: clause))
+            case "collection":
+                if let c = Self.collection(in: clause) ?? Self.collection(in: request) { args[name] = .string(c) }
+            default:
+                if let e = prop["enum"]?.arrayValue {
+                    let words = Set(clause.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init))
+                    if let hit = e.first(where: { $0.stringValue.map { words.contains($0.lowercased()) } ?? false }) { args[name] = hit }
+                } else if let t = prop["type"]?.stringValue, t == "integer" || t == "number" {
+                    if let n = pickNumber(numbers, for: name, prop, clause: clause, only: numericProps.count == 1) {
+                        args[name] = .number(JSONNumber(text: t == "integer" ? String(Int(n)) : Self.format(n)))
+                    }
+                }
+            }
+        }
+        // Optional values that break the schema are dropped rather than sent.
+        if let s = try? Schema(schema) {
+            for key in args.keys where !required.contains(key) {
+                var trial = args
+                trial[key] = nil
+                if !s.validate(.object(args)).valid, s.validate(.object(trial)).valid { args = trial }
+            }
+        }
+        let missing = required.filter { args[$0] == nil }.sorted()
+        return missing.isEmpty ? .filled(.object(args)) : .missing(missing)
+    }
+
+    static func inferGrounding(_ name: String, _ prop: JSONValue) -> String {
+        switch name.lowercased() {
+        case "path", "paths", "file", "files", "filepath", "filename": return "path"
+        case "directory", "folder", "dir", "root": return "directory"
+        case "query", "question", "prompt", "text", "q": return prop["type"] == "string" ? "request" : ""
+        case "collection": return "collection"
+        default: return ""
+        }
+    }
+
+    /// Existing paths of the right kind first; literal ones only when none exists (the tool then says
+    /// clearly that the file is missing, which beats silently picking another).
+    private func choosePaths(_ candidates: [String], kind: String) -> [String] {
+        var existing: [String] = []
+        for c in candidates {
+            for root in roots {
+                let url = c.hasPrefix("/") ? URL(fileURLWithPath: c) : root.appendingPathComponent(c)
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { continue }
+                if kind == "file", isDir.boolValue { continue }
+                if kind == "directory", !isDir.boolValue { continue }
+                if !existing.contains(c) { existing.append(c) }
+                break
+            }
+        }
+        if !existing.isEmpty { return existing }
+        return candidates.filter { kind != "directory" || !$0.contains(".") || $0.hasSuffix("/") || $0.hasPrefix(".") }
+    }
+
+    private func pickNumber(_ numbers: [(Double, Int)], for name: String, _ prop: JSONValue, clause: String, only: Bool) -> Double? {
+        let min = prop["minimum"]?.doubleValue ?? -.infinity, max = prop["maximum"]?.doubleValue ?? .infinity
+        let fits = numbers.filter { $0.0 >= min && $0.0 <= max && (prop["type"] != "integer" || $0.0 == $0.0.rounded()) }
+        // A number next to a word of the property's name or description ("top 3", "3 results", "200 ms").
+        let cues = Set(([name] + (prop["description"]?.stringValue ?? "").split(separator: " ").map(String.init))
+            .map { $0.lowercased().trimmingCharacters(in: .punctuationCharacters) }.filter { $0.count >= 2 })
+            .union(Self.numberCues[name.lowercased()] ?? [])
+        let words = clause.lowercased().split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
+        for (n, wordIndex) in fits {
+            let near = words[Swift.max(0, wordIndex - 2)..<Swift.min(words.count, wordIndex + 3)]
+            if near.contains(where: { cues.contains($0) }) { return n }
+        }
+        return only && fits.count == 1 ? fits[0].0 : nil
+    }
+
+    static let numberCues: [String: Set<String>] = [
+        "k": ["top", "results", "passages", "hits", "best", "first"],
+        "ms": ["ms", "milliseconds", "millisecond"],
+        "maxentries": ["entries", "files", "items"],
+        "pages": ["page", "pages"],
+    ]
+
+    // MARK: Extractors
+
+    /// Path-like tokens: with a slash, a file extension, or in quotes/backticks.
+    static func paths(in text: String) -> [String] {
+        var out: [String] = []
+        let quoted = try! NSRegularExpression(pattern: "[\"'`“‘]([^\"'`”’]{1,300})[\"'`”’]")
+        let ns = text as NSString
+        for m in quoted.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
+            let s = ns.substring(with: m.range(at: 1))
+            if looksLikePath(s) { out.append(s) }
+        }
+        for raw in text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "(" || $0 == ")" }) {
+            var t = String(raw).trimmingCharacters(in: CharacterSet(charactersIn: "\"'`“”‘’"))
+            while let last = t.last, ".,;:!?)".contains(last), !(t == "." || t == "..") { t.removeLast() }
+            if looksLikePath(t), !out.contains(t) { out.append(t) }
+        }
+        return out
+    }
+
+    static func looksLikePath(_ s: String) -> Bool {
+        guard !s.isEmpty, s.count < 300, !s.contains(" ") || s.contains("/") else { return false }
+        if s.hasPrefix("http://") || s.hasPrefix("https://") || s.contains("@") { return false }
+        if s == "." || s == ".." || s.hasPrefix("./") || s.hasPrefix("../") || s.hasPrefix("~/") || s.hasPrefix("/") { return true }
+        if s.contains("/") { return s.split(separator: "/").allSatisfy { !$0.isEmpty && $0.count < 256 } && s.rangeOfCharacter(from: .letters) != nil }
+        // name.ext with a short alphabetic extension and a name that is not a number
+        let parts = s.split(separator: ".")
+        guard parts.count >= 2, let ext = parts.last, (1...5).contains(ext.count), ext.allSatisfy({ $0.isLetter || $0.isNumber }),
+              ext.contains(where: \.isLetter), parts.first!.contains(where: { $0.isLetter || $0 == "_" }) else { return false }
+        return !["e.g", "i.e", "etc", "vs", "mr", "dr"].contains(s.lowercased())
+    }
+
+    /// Numbers not part of a path, with their word positions.
+    static func numbers(in text: String, excluding paths: [String]) -> [(Double, Int)] {
+        var out: [(Double, Int)] = []
+        for (i, w) in text.split(separator: " ").enumerated() {
+            let t = w.trimmingCharacters(in: CharacterSet(charactersIn: ".,;:!?()\"'"))
+            if paths.contains(where: { $0.contains(t) && $0 != t }) && t.contains(where: \.isLetter) { continue }
+            let digits = t.prefix { $0.isNumber || $0 == "." }
+            guard !digits.isEmpty, let n = Double(digits), digits.count == t.count || ["ms", "s", "k", "%"].contains(String(t.dropFirst(digits.count)).lowercased()) else { continue }
+            out.append((n, i))
+        }
+        return out
+    }
+
+    /// "the research collection", "collection research", "in collection 'notes'"
+    static func collection(in text: String) -> String? {
+        let patterns = ["(?:in|into|from|to|of|the|my)\\s+(?:the\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?\\s+collection",
+                        "collection\\s+(?:named\\s+|called\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?"]
+        for p in patterns {
+            let re = try! NSRegularExpression(pattern: p, options: .caseInsensitive)
+            let ns = text as NSString
+            if let m = re.firstMatch(in: text, range: NSRange(location: 0, length: ns.length)) {
+                let c = ns.substring(with: m.range(at: 1))
+                if !["the", "a", "my", "this", "that", "which", "every", "each", "all"].contains(c.lowercased()) { return c }
+            }
+        }
+        return nil
+    }
+
+    /// The words of a search request that say what to look for.
+    static func query(from clause: String) -> String {
+        let re = try! NSRegularExpression(pattern: "^(?:please\\s+|can you\\s+|could you\\s+)?(?:search|look up|look|find|query|check)\\b.*?\\b(?:for|about|on)\\s+(.+)$", options: .caseInsensitive)
+        let ns = clause as NSString
+        if let m = re.firstMatch(in: clause, range: NSRange(location: 0, length: ns.length)) {
+            let q = ns.substring(with: m.range(at: 1)).trimmingCharacters(in: .whitespacesAndNewlines)
+            if q.split(separator: " ").count >= 1 { return q }
+        }
+        return clause
+    }
+
+    static func format(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import JSONSchema
+
+/// The planner that needs no network and no key. A 135M model cannot choose tools (DESIGN.md), so:
+/// a semantic router (MiniLM) picks the tools for each clause of the request, grounded extraction
+/// fills their arguments from the request's own words and the files under the roots, and the answer
+/// is written from the results by a template. It speaks the `LanguageModel` protocol, so the agent
+/// loop runs it exactly like a remote model: stages of a "… then …" request become successive turns.
+public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
+    public let name = "local/router"
+    public let contextWindow = 1 << 20
+    public let prices: PriceTable? = nil
+    public let router: ToolRouter
+    let filler: ArgumentFiller
+    /// Below this similarity a clause is not routed to a tool.
+    public var threshold: Float = 0.3
+
+    public init(embed: @escaping ToolRouter.Embed, roots: [URL]) {
+        router = ToolRouter(embed: embed)
+        filler = ArgumentFiller(roots: roots)
+    }
+
+    /// One planned call, with why it was chosen.
+    public struct PlannedCall: Sendable {
+        public let clause: String
+        public let tool: String
+        public let score: Float
+        public let arguments: JSONValue?
+        /// Required arguments the request does not give.
+        public let missing: [String]
+    }
+
+    /// The calls for one stage of clauses: each clause routed, " and "-joined clauses split when
+    /// both halves clearly want different tools.
+    public func plan(clauses: [String], request: String, tools: [ToolSpec], extraPaths: [String] = []) throws -> [PlannedCall] {
+        guard !tools.isEmpty, !clauses.isEmpty else { return [] }
+        var units: [String] = []
+        for c in clauses {
+            let whole = try router.rank(c, tools: tools)[0]
+            var best: [String] = [c]
+            for (a, b) in RequestClauses.andSplits(c) {
+                let r = try router.rank([a, b], tools: tools)
+                if r[0][0].tool != r[1][0].tool, r[0][0].score >= threshold, r[1][0].score >= threshold,
+                   min(r[0][0].score, r[1][0].score) >= whole.score - 0.1 {
+                    best = [a, b]
+                    break
+                }
+            }
+            units += best
+        }
+        let ranked = try router.rank(units, tools: tools)
+        var out: [PlannedCall] = []
+        for (clause, matches) in zip(units, ranked) {
+            guard let top = matches.first, top.score >= threshold, let spec = tools.first(where: { $0.name == top.tool }) else { continue }
+            switch filler.fill(spec.parameters, clause: clause, request: request, extraPaths: extraPaths) {
+            case .filled(let args):
+                if out.contains(where: { $0.tool == top.tool && $0.arguments == args }) { continue }
+                out.append(PlannedCall(clause: clause, tool: top.tool, score: top.score, arguments: args, missing: []))
+            case .missing(let m):
+                out.append(PlannedCall(clause: clause, tool: top.tool, score: top.score, arguments: nil, missing: m))
+            }
+        }
+        return out
+    }
+
+    public func chat(_ request: ChatRequest, onDelta: @escaping @Sendable (ChatDelta) -> Void) async throws -> ChatResponse {
+        if request.responseSchema != nil {
+            throw LanguageModelError.unsupported("the offline planner cannot write answers to a response schema yet; use a remote provider (--provider xai|openai or --base-url) for structured answers")
+        }
+        guard let user = request.messages.first(where: { $0.role == .user })?.content else {
+            return ChatResponse(content: "There is no request to plan for.", finishReason: "stop")
+        }
+        let stages = RequestClauses.stages(user)
+        let done = request.messages.filter { $0.role == .assistant && !$0.toolCalls.isEmpty }.count
+        let results = request.messages.filter { $0.role == .tool }
+        let attachments = Self.attachments(user)
+        let tools = request.tools.filter { $0.name != "result_page" }
+        if done < stages.count, request.toolChoice != .none {
+            // Later stages may use paths that earlier results produced.
+            let earlier = results.flatMap { ArgumentFiller.paths(in: $0.content) }
+            let planned = try plan(clauses: stages[done], request: user, tools: tools, extraPaths: attachments + earlier)
+            let calls = planned.filter { $0.arguments != nil }
+            if !calls.isEmpty {
+                let toolCalls = calls.enumerated().map { i, c in
+                    ToolCall(id: "local_\(done + 1)_\(i + 1)", name: c.tool, arguments: JSONWriter.string(c.arguments!))
+                }
+                for (i, c) in toolCalls.enumerated() { onDelta(.toolCallStarted(index: i, name: c.name)) }
+                return ChatResponse(toolCalls: toolCalls, finishReason: "tool_calls", usage: Usage(), model: name)
+            }
+            if done == 0 {
+                let text = clarification(planned, tools: tools, request: user)
+                onDelta(.content(text))
+                return ChatResponse(content: text, finishReason: "stop", usage: Usage(), model: name)
+            }
+        }
+        let text = Self.answer(from: results)
+        onDelta(.content(text))
+        return ChatResponse(content: text, finishReason: "stop", usage: Usage(), model: name)
+    }
+
+    private func clarification(_ planned: [PlannedCall], tools: [ToolSpec], request: String) -> String {
+        if let p = planned.first(where: { !$0.missing.isEmpty }) {
+            let what = p.missing.map { name -> String in
+                let d = tools.first { $0.name == p.tool }?.parameters["properties"]?[name]?["description"]?.stringValue
+                return d.map { "\(name) (\($0.prefix(80)))" } ?? name
+            }
+            return "That looks like a job for \(p.tool), but the request does not say which \(what.joined(separator: " and ")). Please name it (for example a path relative to the workspace)."
+        }
+        let best = (try? router.rank(request, tools: tools))?.first
+        let list = tools.prefix(12).map { "- \($0.name): \(ToolRouter.firstSentence($0.description))" }.joined(separator: "\n")
+        return "I could not match this request to a tool with confidence" + (best.map { " (closest: \($0.tool), similarity \(String(format: "%.2f", $0.score)))" } ?? "") +
+            ". Rephrase it, or ask for one of these:\n" + list
+    }
+
+    static func attachments(_ user: String) -> [String] {
+        guard let r = user.range(of: "\n\nAttached files") else { return [] }
+        return user[r.upperBound...].split(separator: "\n").compactMap { line in
+            line.hasPrefix("- ") ? String(line.dropFirst(2)) : nil
+        }
+    }
+
+    /// The final answer, written from the tool results: each result under its tool's name, errors
+    /// stated, citations kept as the tools gave them.
+    static func answer(from results: [ChatMessage]) -> String {
+        guard !results.isEmpty else { return "Nothing to do." }
+        var parts: [String] = []
+        for r in results {
+            let (name, status, body) = parse(r.content)
+            let shown = body.count > 4000 ? String(body.prefix(4000)) + "\n…" : body
+            if status == "ok" {
+                parts.append("\(name):\n\(shown)")
+            } else {
+                parts.append("\(name) \(status): \(shown)")
+            }
+        }
+        return parts.joined(separator: "\n\n")
+    }
+
+    /// Reads the `<tool_result name=… status=…>` fence the agent puts around results.
+    static func parse(_ content: String) -> (name: String, status: String, body: String) {
+        guard content.hasPrefix("<tool_result"), let close = content.firstIndex(of: ">") else { return ("result", "ok", content) }
+        let head = String(content[..<close])
+        func attr(_ key: String) -> String? {
+            guard let r = head.range(of: "\(key)=\"") else { return nil }
+            return String(head[r.upperBound...].prefix { $0 != "\"" })
+        }
+        var body = String(content[content.index(after: close)...])
+        if body.hasSuffix("</tool_result>") { body = String(body.dropLast("</tool_result>".count)) }
+        return (attr("name") ?? "result", attr("status") ?? "ok", body.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

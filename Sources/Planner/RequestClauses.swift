@@ -1,0 +1,44 @@
+import Foundation
+
+/// Splits a request into what it asks for: stages that must happen one after another ("… then …"),
+/// each made of clauses that can run in parallel ("OCR this and also index that").
+enum RequestClauses {
+    /// Words that start a later stage.
+    static let sequenceMarkers = [" and then ", ", then ", " then ", "; then ", " after that ", " afterwards ", ". Then ", ". After that, "]
+    /// Separators of parallel clauses that are always clause boundaries.
+    static let strongSeparators = [" and also ", ", and also ", "; ", ". ", "? ", "! ", " as well as ", " also "]
+
+    static func stages(_ request: String) -> [[String]] {
+        var text = request.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let attached = text.range(of: "\n\nAttached files") { text = String(text[..<attached.lowerBound]) }
+        text = text.replacingOccurrences(of: "\n", with: " ")
+        return split(text, on: sequenceMarkers)
+            .map { split($0, on: strongSeparators) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Candidate splits of a clause on " and " (used only when both halves route to different tools).
+    static func andSplits(_ clause: String) -> [(String, String)] {
+        var out: [(String, String)] = []
+        var search = clause.startIndex..<clause.endIndex
+        while let r = clause.range(of: " and ", options: .caseInsensitive, range: search) {
+            let a = clause[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
+            let b = clause[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            if a.split(separator: " ").count >= 2, b.split(separator: " ").count >= 2 { out.append((a, b)) }
+            search = r.upperBound..<clause.endIndex
+        }
+        return out
+    }
+
+    private static func split(_ text: String, on separators: [String]) -> [String] {
+        var parts = [text]
+        for sep in separators {
+            parts = parts.flatMap { p -> [String] in
+                // Dots inside paths and numbers ("v1.2", "a.md") are not sentence ends: only split on ". " etc.
+                p.components(separatedBy: sep)
+            }
+        }
+        return parts.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " ,;.!?").union(.whitespaces)) }
+            .filter { $0.split(separator: " ").count >= 1 && !$0.isEmpty }
+    }
+}

@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Text", "Storage"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Orchestrator", "Tools", "JSONSchema", "TestSupport"],
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Orchestrator", "Tools", "Text", "JSONSchema", "TestSupport"],
                     resources: [.copy("Transcripts")]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "Tools", "JSONSchema", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["JSONSchema", "RPC", "TestSupport", "Storage"]),

@@ -241,7 +241,7 @@ def text_of(result: types.CallToolResult) -> str:
     return " ".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
-SESSION_CHECKS = ("tools/list", "tools/call schema_validate", "missing argument -> isError",
+SESSION_CHECKS = ("tools/list", "tools/call schema_validate", "missing argument -> isError", "tools/call ask (offline planner)",
                   "unknown tool -> error", "progress notifications", "cancellation")
 
 
@@ -327,6 +327,20 @@ async def session_checks(report: Report, client: Client, log: WireLog, era: str,
         return repr(message[:80])
 
     await report.run("missing argument -> isError", check_missing)
+
+    async def check_ask() -> str:
+        # An editor delegating a whole task: the offline planner routes it, runs fs_read, answers.
+        result = await client.call_tool("ask", {"prompt": "show me the contents of README.md", "tools": ["fs_read"]})
+        assert result.is_error is False, f"isError true: {text_of(result)}"
+        sc = result.structured_content
+        assert isinstance(sc, dict) and sc.get("stopReason") == "answered", f"structuredContent {sc!r}"[:300]
+        calls = [c for turn in sc["trace"]["turns"] for c in turn["calls"]]
+        assert [c["name"] for c in calls] == ["fs_read"], f"calls {calls!r}"[:300]
+        assert calls[0]["arguments"] == {"path": "README.md"}, f"arguments {calls[0]['arguments']!r}"
+        assert "make test" in sc["answer"], f"answer {sc['answer'][:200]!r}"
+        return f"{len(calls)} call, {sc['trace']['durationMs']} ms"
+
+    await report.run("tools/call ask (offline planner)", check_ask)
 
     async def check_unknown() -> str:
         try:

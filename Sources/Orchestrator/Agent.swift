@@ -89,7 +89,7 @@ public struct Agent: Sendable {
             onEvent(.turnStarted(turn: turn))
             let modelStart = Date()
             let request = ChatRequest(messages: messages, tools: offered, toolChoice: .auto, parallelToolCalls: true,
-                                      responseSchema: options.responseSchema)
+                                      responseSchema: options.responseSchema, maxTokens: options.maxOutputTokens)
             let response: ChatResponse
             do {
                 response = try await model.chat(request) { onEvent(.delta($0)) }

@@ -20,6 +20,8 @@ public struct AgentOptions: Sendable {
     public var maxResultChars = 12_000
     /// Repair turns allowed when the answer does not validate against `responseSchema`.
     public var maxRepairs = 2
+    /// Most tokens the model may write in one turn.
+    public var maxOutputTokens: Int? = 4096
     /// Return the first plan without running it.
     public var dryRun = false
     /// Replaces the built-in system prompt.

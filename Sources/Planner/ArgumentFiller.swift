@@ -20,7 +20,9 @@ struct ArgumentFiller {
         guard let props = schema["properties"]?.objectValue else { return .filled(.object(JSONObject())) }
         let required = Set((schema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
         var args = JSONObject()
-        let paths = Self.paths(in: clause) + Self.paths(in: request).filter { !Self.paths(in: clause).contains($0) } + extraPaths
+        // The clause's own paths; the rest of the request's (and attachments) only when it names none.
+        var paths = Self.paths(in: clause) + existingWords(in: clause)
+        if paths.isEmpty { paths = Self.paths(in: request) + extraPaths + existingWords(in: request) }
         let numbers = Self.numbers(in: clause, excluding: paths)
         let numericProps = props.filter { ["integer", "number"].contains($0.value["type"]?.stringValue ?? "") }
         for (name, prop) in props {
@@ -60,6 +62,19 @@ struct ArgumentFiller {
         return missing.isEmpty ? .filled(.object(args)) : .missing(missing)
     }
 
+    /// Plain words that name an entry under a root ("list the files in notes").
+    private func existingWords(in text: String) -> [String] {
+        var out: [String] = []
+        for raw in text.split(separator: " ") {
+            let w = raw.trimmingCharacters(in: CharacterSet(charactersIn: "\"'`“”‘’.,;:!?()"))
+            guard w.count >= 2, !w.contains("/"), !Self.paths(in: w).contains(w), !Self.stopWords.contains(w.lowercased()) else { continue }
+            if roots.contains(where: { FileManager.default.fileExists(atPath: $0.appendingPathComponent(w).path) }), !out.contains(w) { out.append(w) }
+        }
+        return out
+    }
+
+    static let stopWords: Set<String> = ["the", "a", "an", "in", "of", "to", "and", "or", "my", "me", "all", "files", "file", "folder", "this", "that", "it", "is", "for", "from", "on", "with", "show", "list", "read", "open"]
+
     static func inferGrounding(_ name: String, _ prop: JSONValue) -> String {
         switch name.lowercased() {
         case "path", "paths", "file", "files", "filepath", "filename": return "path"
@@ -86,7 +101,32 @@ struct ArgumentFiller {
             }
         }
         if !existing.isEmpty { return existing }
+        // A bare name ("handbook.md") that exists once somewhere under the roots.
+        for c in candidates where !c.contains("/") && c.contains(".") {
+            let found = Self.find(name: c, under: roots)
+            if found.count == 1 { existing.append(found[0]) }
+        }
+        if !existing.isEmpty { return existing }
         return candidates.filter { kind != "directory" || !$0.contains(".") || $0.hasSuffix("/") || $0.hasPrefix(".") }
+    }
+
+    /// Paths (relative to their root) of entries named `name`, looked up within a bounded walk.
+    static func find(name: String, under roots: [URL], limit: Int = 20_000) -> [String] {
+        var out: [String] = []
+        var seen = 0
+        for root in roots {
+            guard let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles]) else { continue }
+            for case let u as URL in e {
+                seen += 1
+                if seen > limit || e.level > 6 { if e.level > 6 { e.skipDescendants() }; if seen > limit { break } else { continue } }
+                if u.lastPathComponent == name {
+                    let rel = String(u.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1))
+                    out.append(rel)
+                    if out.count > 1 { return out }
+                }
+            }
+        }
+        return out
     }
 
     private func pickNumber(_ numbers: [(Double, Int)], for name: String, _ prop: JSONValue, clause: String, only: Bool) -> Double? {
@@ -176,9 +216,17 @@ struct ArgumentFiller {
         let ns = clause as NSString
         if let m = re.firstMatch(in: clause, range: NSRange(location: 0, length: ns.length)) {
             let q = ns.substring(with: m.range(at: 1)).trimmingCharacters(in: .whitespacesAndNewlines)
-            if q.split(separator: " ").count >= 1 { return q }
+            if q.split(separator: " ").count >= 1 { return stripCount(q) }
         }
-        return clause
+        return stripCount(clause)
+    }
+
+    /// "top 3 results about GPU memory" → "GPU memory"
+    static func stripCount(_ q: String) -> String {
+        let re = try! NSRegularExpression(pattern: "^(?:the\\s+)?(?:top|first|best)?\\s*\\d+\\s+(?:results|passages|hits|matches|documents)?\\s*(?:about|on|for|regarding|mentioning)\\s+(.+)$", options: .caseInsensitive)
+        let ns = q as NSString
+        if let m = re.firstMatch(in: q, range: NSRange(location: 0, length: ns.length)) { return ns.substring(with: m.range(at: 1)) }
+        return q
     }
 
     static func format(_ d: Double) -> String {

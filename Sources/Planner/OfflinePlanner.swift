@@ -51,14 +51,22 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
         let ranked = try router.rank(units, tools: tools)
         var out: [PlannedCall] = []
         for (clause, matches) in zip(units, ranked) {
-            guard let top = matches.first, top.score >= threshold, let spec = tools.first(where: { $0.name == top.tool }) else { continue }
-            switch filler.fill(spec.parameters, clause: clause, request: request, extraPaths: extraPaths) {
-            case .filled(let args):
-                if out.contains(where: { $0.tool == top.tool && $0.arguments == args }) { continue }
-                out.append(PlannedCall(clause: clause, tool: top.tool, score: top.score, arguments: args, missing: []))
-            case .missing(let m):
-                out.append(PlannedCall(clause: clause, tool: top.tool, score: top.score, arguments: nil, missing: m))
+            guard let top = matches.first, top.score >= threshold else { continue }
+            // Near-ties go to the tool whose arguments the request can actually fill.
+            var chosen: PlannedCall?
+            for m in matches.prefix(3) where m.score >= max(threshold, top.score - 0.06) {
+                guard let spec = tools.first(where: { $0.name == m.tool }) else { continue }
+                switch filler.fill(spec.parameters, clause: clause, request: request, extraPaths: extraPaths) {
+                case .filled(let args):
+                    chosen = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: args, missing: [])
+                case .missing(let missing):
+                    if chosen == nil { chosen = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: nil, missing: missing) }
+                }
+                if chosen?.arguments != nil { break }
             }
+            guard let c = chosen else { continue }
+            if c.arguments != nil, out.contains(where: { $0.tool == c.tool && $0.arguments == c.arguments }) { continue }
+            out.append(c)
         }
         return out
     }
@@ -126,7 +134,9 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
         var parts: [String] = []
         for r in results {
             let (name, status, body) = parse(r.content)
-            let shown = body.count > 4000 ? String(body.prefix(4000)) + "\n…" : body
+            // Match marks (⟦…⟧) help a model skim; in a written answer they get in the way.
+            let clean = body.replacingOccurrences(of: "⟦", with: "").replacingOccurrences(of: "⟧", with: "")
+            let shown = clean.count > 4000 ? String(clean.prefix(4000)) + "\n…" : clean
             if status == "ok" {
                 parts.append("\(name):\n\(shown)")
             } else {

@@ -79,7 +79,7 @@ enum EmbeddedSchemas {
   "name": "fs_list",
   "title": "List a directory",
   "description": "Lists the entries of a directory inside the server's configured roots, optionally recursively, with type and size. Hidden entries are skipped unless asked for.",
-  "_meta": {"atelier/examples": ["list the files in the docs folder", "what files are in ./src?", "show everything under examples recursively"]},
+  "_meta": {"atelier/examples": ["list the files in the docs folder", "what files are in ./src?", "show me what is inside the build directory", "show everything under examples recursively"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -117,7 +117,7 @@ enum EmbeddedSchemas {
   "name": "fs_read",
   "title": "Read a file",
   "description": "Reads a text file inside the server's configured roots (default: the directory it started in). Paths are relative to the first root or absolute inside a root; '..' escapes and symlinks leaving the roots are refused.",
-  "_meta": {"atelier/examples": ["show me the contents of README.md", "read docs/handbook.md", "open src/app/main.py and print it"]},
+  "_meta": {"atelier/examples": ["show me the contents of README.md", "read docs/handbook.md", "open src/app/main.py and print it", "what is written in the file config.yaml?"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -192,7 +192,7 @@ enum EmbeddedSchemas {
   "name": "rag_ingest",
   "title": "Add documents to a retrieval collection",
   "description": "Ingests files or folders (text, Markdown, HTML, source code, PDF text) into a collection of the local retrieval store: structure-aware chunks, full-text index and MiniLM embeddings. Incremental: unchanged files are skipped, changed ones replaced, files gone from an ingested folder removed.",
-  "_meta": {"atelier/examples": ["index the documents in ./notes", "add the folder docs to my knowledge base", "ingest report.pdf into the research collection"]},
+  "_meta": {"atelier/examples": ["index the documents in ./manuals so I can ask questions about them", "add the folder papers/ to my knowledge base", "ingest report.pdf into the research collection"]},
   "inputSchema": {
     "type": "object",
     "properties": {

@@ -31,6 +31,7 @@ struct AskCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Deadline for the whole run, in seconds.") var timeout: Double?
     @Option(name: .long, help: "Deadline per tool call, in milliseconds.") var callTimeoutMs: Int?
     @Option(name: .long, parsing: .upToNextOption, help: "Only these tools may be called.") var tools: [String] = []
+    @Flag(name: .long, help: "Offer no tools: the model answers from the request alone.") var noTools = false
     @Option(name: .long, parsing: .upToNextOption, help: "Files the request refers to.") var attach: [String] = []
     @Option(name: .long, help: "JSON Schema (file path or inline JSON) the answer must validate against.") var responseSchema: String?
     @Flag(name: .long, help: "Show the calls on stderr even when it is not a terminal.") var verbose = false
@@ -53,7 +54,7 @@ struct AskCommand: AsyncParsableCommand {
         o.maxCostUSD = maxCost
         o.callTimeoutMs = callTimeoutMs
         o.deadline = timeout.map { Date().addingTimeInterval($0) }
-        o.allowedTools = tools.isEmpty ? nil : tools
+        o.allowedTools = noTools ? [] : (tools.isEmpty ? nil : tools)
         o.dryRun = dryRun
         if let responseSchema { o.responseSchema = try Self.loadSchema(responseSchema) }
         let live = verbose || isatty(2) != 0

@@ -10,7 +10,7 @@ final class ServerProcess {
     let stderr = Pipe()
     private var buffer: [UInt8] = []
 
-    init(_ args: [String], stdinFrom file: FileHandle? = nil) throws {
+    init(_ args: [String], stdinFrom file: FileHandle? = nil, env extra: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: Repository.binary)
         process.arguments = args
         process.currentDirectoryURL = Repository.root
@@ -19,6 +19,7 @@ final class ServerProcess {
         process.standardError = stderr
         var env = ProcessInfo.processInfo.environment
         env["ATELIER_JOBS_DB"] = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-it-\(UUID().uuidString).sqlite").path
+        env.merge(extra) { $1 }
         process.environment = env
         try process.run()
     }
@@ -64,7 +65,7 @@ final class ServerProcess {
 }
 
 /// Runs a command to completion: (exit status, stdout, stderr).
-func runAtelier(_ args: [String], input: String? = nil) throws -> (Int32, String, String) {
+func runAtelier(_ args: [String], input: String? = nil, env extra: [String: String] = [:], removing: [String] = []) throws -> (Int32, String, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Repository.binary)
     p.arguments = args
@@ -75,6 +76,8 @@ func runAtelier(_ args: [String], input: String? = nil) throws -> (Int32, String
     p.standardInput = input == nil ? FileHandle.nullDevice : inp
     var env = ProcessInfo.processInfo.environment
     env["ATELIER_JOBS_DB"] = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-it-\(UUID().uuidString).sqlite").path
+    env.merge(extra) { $1 }
+    for k in removing { env[k] = nil }
     p.environment = env
     try p.run()
     if let input {

@@ -1,0 +1,124 @@
+import XCTest
+import JSONSchema
+import Orchestrator
+import Text
+import Tools
+@testable import Planner
+
+/// The offline planner with the real MiniLM embedder and the real tool schemas: it picks the tool
+/// by meaning, copies arguments from the request and the files under the roots, and asks rather
+/// than invents.
+final class OfflinePlannerTests: XCTestCase {
+    var root: URL!
+    var planner: OfflinePlanner!
+    var tools: [ToolSpec]!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-planner-\(UUID().uuidString)")
+        for d in ["docs", "notes", "lib/network"] { try FileManager.default.createDirectory(at: root.appendingPathComponent(d), withIntermediateDirectories: true) }
+        for f in ["docs/handbook.md", "notes/gpu.txt", "lib/network/client.go", "README.md"] {
+            try "text".write(to: root.appendingPathComponent(f), atomically: true, encoding: .utf8)
+        }
+        let embedder = try SentenceEmbedder.defaultModel()
+        planner = OfflinePlanner(embed: { try embedder.embed($0) }, roots: [root])
+        tools = ["fs_read", "fs_list", "rag_ingest", "rag_search", "rag_delete", "rag_collections", "schema_validate"]
+            .map { ToolCatalog.descriptor($0).toolSpec }
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: root) }
+
+    func calls(_ request: String) async throws -> [ToolCall] {
+        try await planner.chat(ChatRequest(messages: [.user(request)], tools: tools)) { _ in }.toolCalls
+    }
+
+    func args(_ c: ToolCall) throws -> JSONValue { try JSONParser.parse(c.arguments) }
+
+    func testChoosesTheToolByMeaning() async throws {
+        let cases: [(String, String)] = [
+            ("what does the handbook say about parental leave?", "rag_search"),
+            ("search my documents for the refund policy", "rag_search"),
+            ("index the folder docs so I can ask about it", "rag_ingest"),
+            ("show me the contents of README.md", "fs_read"),
+            ("list the files in notes", "fs_list"),
+            ("which collections do I have?", "rag_collections"),
+            ("delete the research collection", "rag_delete"),
+        ]
+        for (request, tool) in cases {
+            let c = try await calls(request)
+            XCTAssertEqual(c.map(\.name), [tool], request)
+        }
+    }
+
+    func testPathsAreCopiedFromTheRequestAndResolvedUnderTheRoots() async throws {
+        let read = try await calls("open lib/network/client.go and show it")
+        XCTAssertEqual(try args(read[0])["path"], "lib/network/client.go")
+        let bare = try await calls("read handbook.md")
+        XCTAssertEqual(try args(bare[0])["path"], "docs/handbook.md", "a bare name found once under the roots")
+        let search = try await calls("search the research collection for the top 3 passages about GPU memory")
+        XCTAssertEqual(try args(search[0]), ["query": "GPU memory", "collection": "research", "k": 3])
+    }
+
+    func testEveryArgumentStringComesFromTheRequestOrTheDisk() async throws {
+        let requests = ["read the client code in lib/network/client.go", "index ./notes", "what is in docs?",
+                        "find passages about vacation in the hr collection", "remove notes/gpu.txt from the index"]
+        for r in requests {
+            for c in try await calls(r) {
+                for s in Self.strings(try args(c)) {
+                    let onDisk = FileManager.default.fileExists(atPath: root.appendingPathComponent(s).path)
+                    XCTAssertTrue(r.contains(s) || onDisk, "\(c.name): '\(s)' was invented for '\(r)'")
+                }
+                XCTAssertTrue(try Schema(tools.first { $0.name == c.name }!.parameters).validate(try args(c)).valid, "\(c.name) \(c.arguments)")
+            }
+        }
+    }
+
+    func testTwoIntentsBecomeParallelCalls() async throws {
+        let c = try await calls("index ./notes and also show me docs/handbook.md")
+        XCTAssertEqual(c.map(\.name), ["rag_ingest", "fs_read"])
+        XCTAssertEqual(try args(c[0])["paths"], ["./notes"])
+        XCTAssertEqual(try args(c[1])["path"], "docs/handbook.md")
+    }
+
+    func testThenMakesASecondTurn() async throws {
+        let request = "index ./docs then search it for the vacation policy"
+        let first = try await planner.chat(ChatRequest(messages: [.user(request)], tools: tools)) { _ in }
+        XCTAssertEqual(first.toolCalls.map(\.name), ["rag_ingest"])
+        let second = try await planner.chat(ChatRequest(messages: [
+            .user(request), first.message,
+            .tool("<tool_result name=\"rag_ingest\" status=\"ok\">\ndefault: 1 added\n</tool_result>", callId: first.toolCalls[0].id, name: "rag_ingest"),
+        ], tools: tools)) { _ in }
+        XCTAssertEqual(second.toolCalls.map(\.name), ["rag_search"])
+        XCTAssertEqual(try args(second.toolCalls[0])["query"], "the vacation policy")
+    }
+
+    func testAsksInsteadOfInventingAMissingPath() async throws {
+        let r = try await planner.chat(ChatRequest(messages: [.user("read the file")], tools: tools)) { _ in }
+        XCTAssertTrue(r.toolCalls.isEmpty)
+        XCTAssertTrue(r.content.contains("fs_read") && r.content.contains("path"), r.content)
+    }
+
+    func testRequestsNoToolFitsGetAPlainAnswer() async throws {
+        for request in ["tell me a joke about penguins", "hello there"] {
+            let r = try await planner.chat(ChatRequest(messages: [.user(request)], tools: tools)) { _ in }
+            XCTAssertTrue(r.toolCalls.isEmpty, request)
+            XCTAssertTrue(r.content.contains("could not match"), r.content)
+        }
+    }
+
+    func testTheAnswerReportsEachResultAndEachFailure() async throws {
+        let r = try await planner.chat(ChatRequest(messages: [
+            .user("read README.md"), .assistant("", toolCalls: [ToolCall(id: "1", name: "fs_read", arguments: "{}")]),
+            .tool("<tool_result name=\"fs_read\" status=\"error\">\nno such file\n</tool_result>", callId: "1", name: "fs_read"),
+        ], tools: tools)) { _ in }
+        XCTAssertEqual(r.content, "fs_read error: no such file")
+    }
+
+    static func strings(_ v: JSONValue) -> [String] {
+        switch v {
+        case .string(let s): return [s]
+        case .array(let a): return a.flatMap(strings)
+        case .object(let o): return o.flatMap { strings($0.value) }
+        default: return []
+        }
+    }
+}

@@ -18,6 +18,18 @@ public struct AgentTrace: Sendable {
         public var startedMs: Double
         public var durationMs: Double
 
+        public init(id: String, name: String, arguments: JSONValue, status: String, result: JSONValue?, error: String?,
+                    startedMs: Double, durationMs: Double) {
+            self.id = id
+            self.name = name
+            self.arguments = arguments
+            self.status = status
+            self.result = result
+            self.error = error
+            self.startedMs = startedMs
+            self.durationMs = durationMs
+        }
+
         public var json: JSONValue {
             var o = JSONObject([("id", .string(id)), ("name", .string(name)), ("arguments", arguments), ("status", .string(status))])
             if let result { o["result"] = result }

@@ -27,6 +27,7 @@ struct PlannerEval: AsyncParsableCommand {
     @Option(name: .long, help: "OpenAI-compatible base URL.") var baseUrl: String?
     @Option(name: .long, help: "Model name at the provider.") var model: String?
     @Option(name: .long, help: "Environment variable holding the API key.") var apiKeyEnv: String?
+    @Option(name: .long, help: "Grade another planner's calls instead of running one: JSON lines {id, calls: [{name, arguments}]}, optional \"planner\" name.") var predictions: String?
     @Flag(name: .long, help: "Print one JSON object with the figures and every request's outcome.") var json = false
     @OptionGroup var common: CommonOptions
 
@@ -57,6 +58,20 @@ struct PlannerEval: AsyncParsableCommand {
         config.ragDatabase = scratch
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let registry = try common.makeRegistry(config)
+        if let predictions {
+            let (name, predicted) = try Self.loadPredictions(predictions)
+            let outcomes = items.map { item -> Outcome in
+                let calls = (predicted[item.id]?.calls ?? []).map { c -> AgentTrace.Call in
+                    var status = "planned", problem: String?
+                    do { try registry.validate(c.name, c.arguments) } catch let e as ToolError { status = "invalid"; problem = e.description } catch { status = "invalid" }
+                    return AgentTrace.Call(id: "", name: c.name, arguments: c.arguments, status: status, result: nil, error: problem, startedMs: 0, durationMs: 0)
+                }
+                return Self.grade(item, calls, ms: predicted[item.id]?.ms ?? 0, available: Set(registry.names))
+            }
+            let report = Self.report(outcomes, model: name)
+            if json { printJSON(report) } else { print(Self.table(report)) }
+            return
+        }
         let languageModel: LanguageModel
         do {
             languageModel = try PlannerFactory(config: config.planner, roots: registry.roots)
@@ -96,6 +111,21 @@ struct PlannerEval: AsyncParsableCommand {
                               expected: expected.map { ($0["name"]?.stringValue ?? "", $0["arguments"]?.objectValue ?? JSONObject()) }))
         }
         return items
+    }
+
+    static func loadPredictions(_ path: String) throws -> (String, [String: (calls: [(name: String, arguments: JSONValue)], ms: Double)]) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+        var name = "external"
+        var out: [String: (calls: [(name: String, arguments: JSONValue)], ms: Double)] = [:]
+        for (n, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let v: JSONValue
+            do { v = try JSONParser.parse(String(line)) } catch { throw ValidationError("\(path):\(n + 1): \(error)") }
+            if let p = v["planner"]?.stringValue { name = p }
+            guard let id = v["id"]?.stringValue else { continue }
+            let calls = (v["calls"]?.arrayValue ?? []).map { ($0["name"]?.stringValue ?? "", $0["arguments"] ?? .object(JSONObject())) }
+            out[id] = (calls, v["ms"]?.doubleValue ?? 0)
+        }
+        return (name, out)
     }
 
     /// Paths compare without "./" and trailing slashes; numbers by value.

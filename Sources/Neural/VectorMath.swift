@@ -94,6 +94,19 @@ public enum VectorMath {
     }
 
     /// Maximum of n values.
+    /// Σ a[i]·b[i], eight lanes at a time.
+    @inline(__always) public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            acc.addProduct(UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self), UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self))
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
     @inline(__always) public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var m = -Float.infinity
         for i in 0..<n where p[i] > m { m = p[i] }

@@ -1,0 +1,199 @@
+import Foundation
+
+/// A weight matrix kept in its GGUF encoding (`rows` × `cols`, each row `cols` contiguous values),
+/// multiplied by activation vectors. Activations are quantised per 32-block the way llama.cpp does
+/// for the weight's type, then each row · vector is an integer dot product per block — the hot loop
+/// of local inference, split across threads by rows.
+public struct QuantizedMatrix: @unchecked Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    let base: UnsafeRawPointer
+    let rowBytes: Int
+    /// Keeps the mapped file alive.
+    let owner: Any
+
+    public init(file: GGUFFile, name: String) throws(NeuralError) {
+        let t = try file.tensor(name)
+        guard t.dims.count <= 2 else { throw .weights(key: name, "expected a matrix, got dims \(t.dims)") }
+        type = t.type
+        cols = t.dims[0]
+        rows = t.dims.count == 2 ? t.dims[1] : 1
+        rowBytes = t.type.rowBytes(cols)
+        base = file.data.withUnsafeBytes { $0.baseAddress! } + t.range.lowerBound
+        owner = file.data
+    }
+
+    /// Gives `body` a function from row index to the row's raw bytes (embedding lookups).
+    public func withRow<R>(_ body: ((Int) -> UnsafeRawPointer) throws -> R) rethrows -> R {
+        try body { self.base + $0 * self.rowBytes }
+    }
+
+    /// Activations prepared for this matrix's type.
+    public struct Activations: Sendable {
+        var q: [Int8] = []
+        var d: [Float] = []
+        /// Q8_1: d · Σq per block (as llama.cpp stores it, rounded through f16).
+        var s: [Float] = []
+        var f: [Float] = []
+        let count: Int
+    }
+
+    /// How activations are prepared for a weight type.
+    enum Prep { case q8_0, q8_1, f16, f32 }
+    var prep: Prep {
+        switch type {
+        case .q4_0, .q5_0, .q8_0: return .q8_0
+        case .q4_1, .q5_1: return .q8_1
+        case .f16: return .f16
+        default: return .f32
+        }
+    }
+
+    public func prepare(_ x: UnsafePointer<Float>, tokens: Int) -> Activations {
+        let n = cols * tokens
+        var a = Activations(count: n)
+        switch prep {
+        case .f32: a.f = Array(UnsafeBufferPointer(start: x, count: n))
+        case .f16: a.f = (0..<n).map { Float(Float16(x[$0])) }
+        case .q8_0, .q8_1:
+            let blocks = n / 32
+            a.q = [Int8](repeating: 0, count: n)
+            a.d = [Float](repeating: 0, count: blocks)
+            if prep == .q8_1 { a.s = [Float](repeating: 0, count: blocks) }
+            for b in 0..<blocks {
+                var amax: Float = 0
+                for j in 0..<32 { amax = max(amax, abs(x[b * 32 + j])) }
+                let d = amax / 127
+                let id: Float = amax != 0 ? 127 / amax : 0
+                var sum: Int32 = 0
+                for j in 0..<32 {
+                    let v = Int8((x[b * 32 + j] * id).rounded(.toNearestOrEven))
+                    a.q[b * 32 + j] = v
+                    sum += Int32(v)
+                }
+                a.d[b] = Float(Float16(d))
+                if prep == .q8_1 { a.s[b] = Float(Float16(d * Float(sum))) }
+            }
+        }
+        return a
+    }
+
+    /// y[t][r] = W[r] · x[t] for `tokens` activation vectors (row-major `tokens × cols` in, `tokens × rows` out).
+    public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>, threads: Int = ParallelRows.threads) {
+        let a = prepare(x, tokens: tokens)
+        let out = UnsafeSendable(y)
+        ParallelRows.run(rows, threads: threads) { r0, r1 in
+            var scratch = [Float](repeating: 0, count: self.type.blockSize == 256 ? self.cols : 0)
+            for r in r0..<r1 {
+                let row = self.base + r * self.rowBytes
+                for t in 0..<tokens {
+                    out.pointer[t * self.rows + r] = self.dot(row, a, offset: t * self.cols, scratch: &scratch)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    func dot(_ row: UnsafeRawPointer, _ a: Activations, offset: Int, scratch: inout [Float]) -> Float {
+        let blocks = cols / 32
+        switch type {
+        case .q4_1:
+            return a.q.withUnsafeBufferPointer { q in
+                var acc: Float = 0
+                for b in 0..<blocks {
+                    let p = row + b * 20
+                    let qx = q.baseAddress! + offset + b * 32
+                    let v = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
+                    let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0F), hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4)
+                    let x0 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx).loadUnaligned(as: SIMD16<Int8>.self))
+                    let x1 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx + 16).loadUnaligned(as: SIMD16<Int8>.self))
+                    let sumi = Int32((lo &* x0 &+ hi &* x1).wrappedSum())
+                    let bi = (offset / 32) + b
+                    acc += GGMLType.half(p, 0) * a.d[bi] * Float(sumi) + GGMLType.half(p, 2) * a.s[bi]
+                }
+                return acc
+            }
+        case .q4_0:
+            return a.q.withUnsafeBufferPointer { q in
+                var acc: Float = 0
+                for b in 0..<blocks {
+                    let p = row + b * 18
+                    let qx = q.baseAddress! + offset + b * 32
+                    let v = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
+                    let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0F) &- 8, hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4) &- 8
+                    let x0 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx).loadUnaligned(as: SIMD16<Int8>.self))
+                    let x1 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx + 16).loadUnaligned(as: SIMD16<Int8>.self))
+                    let sumi = Int32((lo &* x0 &+ hi &* x1).wrappedSum())
+                    acc += GGMLType.half(p, 0) * a.d[(offset / 32) + b] * Float(sumi)
+                }
+                return acc
+            }
+        case .q8_0:
+            return a.q.withUnsafeBufferPointer { q in
+                var acc: Float = 0
+                for b in 0..<blocks {
+                    let p = row + b * 34
+                    let qx = q.baseAddress! + offset + b * 32
+                    let w = SIMD32<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self))
+                    let x = SIMD32<Int32>(truncatingIfNeeded: UnsafeRawPointer(qx).loadUnaligned(as: SIMD32<Int8>.self))
+                    acc += GGMLType.half(p, 0) * a.d[(offset / 32) + b] * Float((w &* x).wrappedSum())
+                }
+                return acc
+            }
+        case .q5_0, .q5_1:
+            // Rarely the bulk of a model: dequantise the block, integer dot with the quantised activations.
+            return a.q.withUnsafeBufferPointer { q in
+                var acc: Float = 0
+                for b in 0..<blocks {
+                    let p = row + b * type.blockBytes
+                    let d = GGMLType.half(p, 0)
+                    let hOff = type == .q5_1 ? 4 : 2
+                    let qh = p.loadUnaligned(fromByteOffset: hOff, as: UInt32.self)
+                    var sumi: Int32 = 0
+                    for j in 0..<16 {
+                        let v = p.load(fromByteOffset: hOff + 4 + j, as: UInt8.self)
+                        var q0 = Int32((v & 0x0F) | UInt8((qh >> UInt32(j)) & 1) << 4)
+                        var q1 = Int32((v >> 4) | UInt8((qh >> UInt32(j + 16)) & 1) << 4)
+                        if type == .q5_0 { q0 -= 16; q1 -= 16 }
+                        sumi += q0 * Int32(q[offset + b * 32 + j]) + q1 * Int32(q[offset + b * 32 + j + 16])
+                    }
+                    let bi = (offset / 32) + b
+                    acc += d * a.d[bi] * Float(sumi) + (type == .q5_1 ? GGMLType.half(p, 2) * a.s[bi] : 0)
+                }
+                return acc
+            }
+        case .f32:
+            return a.f.withUnsafeBufferPointer { f in
+                VectorMath.dot(row.assumingMemoryBound(to: Float.self), f.baseAddress! + offset, cols)
+            }
+        case .f16, .bf16, .q4_K, .q6_K:
+            scratch = scratch.count == cols ? scratch : [Float](repeating: 0, count: cols)
+            scratch.withUnsafeMutableBufferPointer { GGMLType.dequantize(type, row, into: $0.baseAddress!, count: cols) }
+            return a.f.withUnsafeBufferPointer { f in
+                scratch.withUnsafeBufferPointer { VectorMath.dot($0.baseAddress!, f.baseAddress! + offset, cols) }
+            }
+        }
+    }
+}
+
+/// Splits `rows` into contiguous chunks run on up to `threads` threads.
+public enum ParallelRows {
+    public static var threads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    public static func run(_ rows: Int, threads: Int, _ body: @Sendable (Int, Int) -> Void) {
+        let n = max(1, min(threads, rows / 64))
+        if n == 1 { body(0, rows); return }
+        let chunk = (rows + n - 1) / n
+        DispatchQueue.concurrentPerform(iterations: n) { i in
+            let r0 = i * chunk, r1 = min(rows, r0 + chunk)
+            if r0 < r1 { body(r0, r1) }
+        }
+    }
+}
+
+/// A pointer handed to worker threads that write disjoint parts of it.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
+}

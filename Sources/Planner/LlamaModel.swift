@@ -1,0 +1,244 @@
+import Foundation
+import Neural
+import Text
+
+/// A llama-family decoder run from a GGUF file: RMSNorm, RoPE (the file's base), grouped-query
+/// attention with a KV cache, SwiGLU feed-forward, tied or separate output embeddings. Weights stay
+/// quantised in the mapped file; prompts are processed as one batch, then one token at a time.
+/// The numerics follow llama.cpp's CPU path (f16 KV cache, activations quantised per block for the
+/// quantised matrix products, double-precision RMS sums) so greedy outputs agree with it.
+public final class LlamaModel: @unchecked Sendable {
+    public struct Config: Sendable {
+        public var contextLength: Int
+        public var embedding: Int
+        public var layers: Int
+        public var feedForward: Int
+        public var heads: Int
+        public var kvHeads: Int
+        public var ropeBase: Float
+        public var ropeDimensions: Int
+        public var rmsEpsilon: Float
+        public var vocabulary: Int
+        public var headDim: Int { embedding / heads }
+    }
+
+    struct Layer {
+        let attnNorm: [Float], ffnNorm: [Float]
+        let q: QuantizedMatrix, k: QuantizedMatrix, v: QuantizedMatrix, o: QuantizedMatrix
+        let gate: QuantizedMatrix, up: QuantizedMatrix, down: QuantizedMatrix
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case unsupported(String)
+        case contextFull(needed: Int, context: Int)
+        public var description: String {
+            switch self {
+            case .unsupported(let s): return s
+            case .contextFull(let n, let c): return "the prompt and answer need \(n) tokens but the context holds \(c); shorten the prompt"
+            }
+        }
+    }
+
+    public let config: Config
+    public let tokenizer: BPETokenizer
+    public let file: GGUFFile
+    let layers: [Layer]
+    let embeddings: QuantizedMatrix
+    let output: QuantizedMatrix
+    let outputNorm: [Float]
+    public let chatTemplate: String?
+    public let architecture: String
+
+    public init(path: String) throws {
+        let f = try GGUFFile(path: path)
+        file = f
+        let arch = f.metadata["general.architecture"]?.string ?? "?"
+        guard ["llama", "qwen2", "mistral"].contains(arch) else {
+            throw Failure.unsupported("\(path): architecture '\(arch)' is not supported (llama-family: llama, mistral, qwen2)")
+        }
+        architecture = arch
+        func int(_ k: String) throws -> Int {
+            guard let v = f.metadata["\(arch).\(k)"]?.int else { throw Failure.unsupported("\(path): metadata '\(arch).\(k)' is missing") }
+            return v
+        }
+        let heads = try int("attention.head_count")
+        let emb = try int("embedding_length")
+        let vocab = f.metadata["\(arch).vocab_size"]?.int ?? f.metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0
+        config = Config(contextLength: try int("context_length"), embedding: emb, layers: try int("block_count"),
+                        feedForward: try int("feed_forward_length"), heads: heads,
+                        kvHeads: f.metadata["\(arch).attention.head_count_kv"]?.int ?? heads,
+                        ropeBase: Float(f.metadata["\(arch).rope.freq_base"]?.double ?? 10_000),
+                        ropeDimensions: f.metadata["\(arch).rope.dimension_count"]?.int ?? emb / heads,
+                        rmsEpsilon: Float(f.metadata["\(arch).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
+                        vocabulary: vocab)
+        if let scaling = f.metadata["\(arch).rope.scaling.type"]?.string, scaling != "none" {
+            throw Failure.unsupported("\(path): RoPE scaling '\(scaling)' is not supported yet")
+        }
+        if arch == "qwen2" { throw Failure.unsupported("\(path): qwen2 needs attention biases, not supported yet") }
+        var layers: [Layer] = []
+        for i in 0..<config.layers {
+            let p = "blk.\(i)."
+            layers.append(Layer(
+                attnNorm: try f.floats(p + "attn_norm.weight"), ffnNorm: try f.floats(p + "ffn_norm.weight"),
+                q: try QuantizedMatrix(file: f, name: p + "attn_q.weight"), k: try QuantizedMatrix(file: f, name: p + "attn_k.weight"),
+                v: try QuantizedMatrix(file: f, name: p + "attn_v.weight"), o: try QuantizedMatrix(file: f, name: p + "attn_output.weight"),
+                gate: try QuantizedMatrix(file: f, name: p + "ffn_gate.weight"), up: try QuantizedMatrix(file: f, name: p + "ffn_up.weight"),
+                down: try QuantizedMatrix(file: f, name: p + "ffn_down.weight")))
+        }
+        self.layers = layers
+        embeddings = try QuantizedMatrix(file: f, name: "token_embd.weight")
+        output = f.tensors["output.weight"] != nil ? try QuantizedMatrix(file: f, name: "output.weight") : embeddings
+        outputNorm = try f.floats("output_norm.weight")
+        chatTemplate = f.metadata["tokenizer.chat_template"]?.string
+        tokenizer = try BPETokenizer(gguf: f)
+    }
+
+    /// Attention keys and values of the tokens seen so far (stored through f16, as llama.cpp's cache).
+    public final class Cache: @unchecked Sendable {
+        var k: [[Float]], v: [[Float]]
+        public internal(set) var count = 0
+        let capacity: Int
+        let kvDim: Int
+
+        init(layers: Int, capacity: Int, kvDim: Int) {
+            self.capacity = capacity
+            self.kvDim = kvDim
+            k = Array(repeating: [Float](repeating: 0, count: capacity * kvDim), count: layers)
+            v = k
+        }
+
+        public func reset() { count = 0 }
+        /// Forget everything after the first `n` tokens (to reuse a shared prompt prefix).
+        public func truncate(to n: Int) { count = min(count, n) }
+    }
+
+    public func makeCache(capacity: Int? = nil) -> Cache {
+        Cache(layers: config.layers, capacity: min(capacity ?? config.contextLength, config.contextLength), kvDim: config.kvHeads * config.headDim)
+    }
+
+    /// Runs `tokens` after what the cache holds; returns the logits of the last token.
+    public func forward(_ tokens: [Int], cache: Cache) throws -> [Float] {
+        let n = tokens.count, c = config, d = c.embedding, hd = c.headDim, kvDim = c.kvHeads * hd
+        guard cache.count + n <= cache.capacity else { throw Failure.contextFull(needed: cache.count + n, context: cache.capacity) }
+        for t in tokens where t < 0 || t >= embeddings.rows { throw Failure.unsupported("token id \(t) is outside the vocabulary (\(embeddings.rows))") }
+        var x = [Float](repeating: 0, count: n * d)
+        embeddings.withRow { row in
+            x.withUnsafeMutableBufferPointer { xp in
+                for (i, t) in tokens.enumerated() { GGMLType.dequantize(embeddings.type, row(t), into: xp.baseAddress! + i * d, count: d) }
+            }
+        }
+        var h = [Float](repeating: 0, count: n * d)
+        var q = [Float](repeating: 0, count: n * d), kx = [Float](repeating: 0, count: n * kvDim), vx = kx
+        var att = [Float](repeating: 0, count: n * d), proj = [Float](repeating: 0, count: n * d)
+        var gate = [Float](repeating: 0, count: n * c.feedForward), up = gate
+        let start = cache.count
+        for (li, L) in layers.enumerated() {
+            Self.rmsNorm(x, L.attnNorm, eps: c.rmsEpsilon, rows: n, into: &h)
+            h.withUnsafeBufferPointer { hp in
+                q.withUnsafeMutableBufferPointer { L.q.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
+                kx.withUnsafeMutableBufferPointer { L.k.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
+                vx.withUnsafeMutableBufferPointer { L.v.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
+            }
+            for i in 0..<n {
+                rope(&q, offset: i * d, heads: c.heads, position: start + i)
+                rope(&kx, offset: i * kvDim, heads: c.kvHeads, position: start + i)
+                for j in 0..<kvDim {
+                    cache.k[li][(start + i) * kvDim + j] = Float(Float16(kx[i * kvDim + j]))
+                    cache.v[li][(start + i) * kvDim + j] = Float(Float16(vx[i * kvDim + j]))
+                }
+            }
+            attention(q: q, layer: li, cache: cache, start: start, n: n, into: &att)
+            att.withUnsafeBufferPointer { ap in proj.withUnsafeMutableBufferPointer { L.o.multiply(ap.baseAddress!, tokens: n, into: $0.baseAddress!) } }
+            for i in 0..<(n * d) { x[i] += proj[i] }
+            Self.rmsNorm(x, L.ffnNorm, eps: c.rmsEpsilon, rows: n, into: &h)
+            h.withUnsafeBufferPointer { hp in
+                gate.withUnsafeMutableBufferPointer { L.gate.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
+                up.withUnsafeMutableBufferPointer { L.up.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
+            }
+            for i in 0..<gate.count { let g = gate[i]; gate[i] = g / (1 + Foundation.exp(-g)) * up[i] }
+            gate.withUnsafeBufferPointer { gp in proj.withUnsafeMutableBufferPointer { L.down.multiply(gp.baseAddress!, tokens: n, into: $0.baseAddress!) } }
+            for i in 0..<(n * d) { x[i] += proj[i] }
+        }
+        cache.count = start + n
+        // Only the last token's logits are needed for generation.
+        let last = Array(x[((n - 1) * d)...])
+        var normed = [Float](repeating: 0, count: d)
+        Self.rmsNorm(last, outputNorm, eps: c.rmsEpsilon, rows: 1, into: &normed)
+        var logits = [Float](repeating: 0, count: output.rows)
+        normed.withUnsafeBufferPointer { np in logits.withUnsafeMutableBufferPointer { output.multiply(np.baseAddress!, tokens: 1, into: $0.baseAddress!) } }
+        return logits
+    }
+
+    static func rmsNorm(_ x: [Float], _ w: [Float], eps: Float, rows: Int, into y: inout [Float]) {
+        let d = w.count
+        for r in 0..<rows {
+            var sum: Double = 0
+            for j in 0..<d { let v = x[r * d + j]; sum += Double(v * v) }
+            let scale = 1 / (Float(sum / Double(d)) + eps).squareRoot()
+            for j in 0..<d { y[r * d + j] = (x[r * d + j] * scale) * w[j] }
+        }
+    }
+
+    /// Rotates adjacent pairs (llama's "normal" RoPE); the angle advances by repeated
+    /// multiplication as ggml computes it.
+    func rope(_ v: inout [Float], offset: Int, heads: Int, position: Int) {
+        let hd = config.headDim, dims = config.ropeDimensions
+        let scale = powf(config.ropeBase, -2 / Float(dims))
+        for h in 0..<heads {
+            var theta = Float(position)
+            let base = offset + h * hd
+            for i in stride(from: 0, to: dims, by: 2) {
+                let cs = cosf(theta), sn = sinf(theta)
+                let x0 = v[base + i], x1 = v[base + i + 1]
+                v[base + i] = x0 * cs - x1 * sn
+                v[base + i + 1] = x0 * sn + x1 * cs
+                theta *= scale
+            }
+        }
+    }
+
+    /// Causal attention of the `n` new tokens over the cache, heads grouped over shared KV heads.
+    func attention(q: [Float], layer: Int, cache: Cache, start: Int, n: Int, into out: inout [Float]) {
+        let c = config, hd = c.headDim, d = c.embedding, kvDim = c.kvHeads * hd, group = c.heads / c.kvHeads
+        let scale = 1 / Float(hd).squareRoot()
+        let K = cache.k[layer], V = cache.v[layer]
+        let outPtr = out.withUnsafeMutableBufferPointer { UnsafeSendable($0.baseAddress!) }
+        let work = n * c.heads
+        ParallelRows.run(work * 64, threads: ParallelRows.threads) { a, b in
+            for w in (a / 64)..<(b / 64) {
+                let i = w / c.heads, h = w % c.heads
+                let kvh = h / group
+                let len = start + i + 1
+                let qo = i * d + h * hd
+                var qh = [Float](repeating: 0, count: hd)
+                // The cache holds f16 keys; llama.cpp rounds the query to f16 for the same product.
+                for j in 0..<hd { qh[j] = Float(Float16(q[qo + j])) }
+                var scores = [Float](repeating: 0, count: len)
+                var mx = -Float.infinity
+                for t in 0..<len {
+                    var s: Float = 0
+                    let ko = t * kvDim + kvh * hd
+                    for j in 0..<hd { s += qh[j] * K[ko + j] }
+                    scores[t] = s * scale
+                    mx = max(mx, scores[t])
+                }
+                var sum: Double = 0
+                for t in 0..<len { let e = expf(scores[t] - mx); scores[t] = e; sum += Double(e) }
+                let inv = Float(1 / sum)
+                let o = outPtr.pointer + i * d + h * hd
+                for j in 0..<hd { o[j] = 0 }
+                for t in 0..<len {
+                    let p = scores[t] * inv
+                    let vo = t * kvDim + kvh * hd
+                    for j in 0..<hd { o[j] += p * V[vo + j] }
+                }
+            }
+        }
+    }
+}
+
+/// A pointer shared by threads that write disjoint parts.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
+}

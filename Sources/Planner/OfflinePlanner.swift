@@ -13,7 +13,9 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
     public let router: ToolRouter
     let filler: ArgumentFiller
     /// Below this similarity a clause is not routed to a tool.
-    public var threshold: Float = 0.3
+    public var threshold: Float = Float(ProcessInfo.processInfo.environment["ATELIER_ROUTER_THRESHOLD"] ?? "") ?? 0.3
+    /// How much grounding (required arguments filled from the request) moves a tool's score.
+    public var fillBonus: Float = Float(ProcessInfo.processInfo.environment["ATELIER_ROUTER_FILL_BONUS"] ?? "") ?? 0.08
 
     public init(embed: @escaping ToolRouter.Embed, roots: [URL]) {
         router = ToolRouter(embed: embed)
@@ -51,25 +53,31 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
         let ranked = try router.rank(units, tools: tools)
         var out: [PlannedCall] = []
         for (clause, matches) in zip(units, ranked) {
-            guard let top = matches.first, top.score >= threshold else { continue }
-            // Near-ties go to the tool whose arguments the request can actually fill.
-            var chosen: PlannedCall?
-            for m in matches.prefix(3) where m.score >= max(threshold, top.score - 0.06) {
+            // Similarity decides, nudged by grounding: a tool whose required arguments the request
+            // fills (an existing path for a file tool) gains, one it cannot fill loses.
+            var best: (call: PlannedCall, adjusted: Float)?
+            for m in matches.prefix(5) where m.score >= threshold - fillBonus {
                 guard let spec = tools.first(where: { $0.name == m.tool }) else { continue }
+                let call: PlannedCall, adjusted: Float
                 switch filler.fill(spec.parameters, clause: clause, request: request, extraPaths: extraPaths) {
                 case .filled(let args):
-                    chosen = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: args, missing: [])
+                    let grounded = Self.requiredCount(spec.parameters) > 0
+                    call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: args, missing: [])
+                    adjusted = m.score + (grounded ? fillBonus : 0)
                 case .missing(let missing):
-                    if chosen == nil { chosen = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: nil, missing: missing) }
+                    call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: nil, missing: missing)
+                    adjusted = m.score - fillBonus
                 }
-                if chosen?.arguments != nil { break }
+                if best == nil || adjusted > best!.adjusted { best = (call, adjusted) }
             }
-            guard let c = chosen else { continue }
-            if c.arguments != nil, out.contains(where: { $0.tool == c.tool && $0.arguments == c.arguments }) { continue }
-            out.append(c)
+            guard let c = best, c.adjusted >= threshold || (c.call.arguments == nil && c.call.score >= threshold) else { continue }
+            if c.call.arguments != nil, out.contains(where: { $0.tool == c.call.tool && $0.arguments == c.call.arguments }) { continue }
+            out.append(c.call)
         }
         return out
     }
+
+    static func requiredCount(_ schema: JSONValue) -> Int { schema["required"]?.arrayValue?.count ?? 0 }
 
     public func chat(_ request: ChatRequest, onDelta: @escaping @Sendable (ChatDelta) -> Void) async throws -> ChatResponse {
         if request.responseSchema != nil {

@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag torch-venv schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner torch-venv schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -30,7 +30,7 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc bench-neural bench-rag
+bench: bench-schema bench-rpc bench-neural bench-rag bench-planner
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
@@ -55,6 +55,11 @@ bench-rag: build torch-venv
 	  $(TORCH_VENV)/bin/pip install --find-links $(TORCH_WHEELS) sentence-transformers 'sqlite-vec==0.1.9' hnswlib
 	.venv/bin/python tools/rag_eval.py $(BIN_RELEASE) --peer-python $(TORCH_VENV)/bin/python
 	$(TORCH_VENV)/bin/python tools/bench_rag.py $(BIN_RELEASE)
+
+# Planner: Atelier's offline planner against llama.cpp + SmolLM2-135M with a JSON-schema-constrained plan
+# (xllamacpp from .venv), both graded by `atelier eval planner` on examples/eval/planner.jsonl.
+bench-planner: build
+	.venv/bin/python tools/bench_planner.py $(BIN_RELEASE)
 
 clean:
 	rm -rf .build

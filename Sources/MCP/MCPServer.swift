@@ -246,18 +246,14 @@ public final class MCPServer: RPCHandler, @unchecked Sendable {
             throw RPCError(code: Self.plannerUnavailableCode, message: "planner unavailable: \(error)")
         }
         let progress = progressSink(request, context)
-        let steps = ProgressState()
-        let counter = EventCounter()
+        let steps = StepCounter()
         let result = await Agent(model: model, registry: registry, options: agentRequest.options)
             .run(prompt: agentRequest.prompt, attachments: agentRequest.attachments) { event in
                 if case .delta = event, !wantDeltas { return }
                 var e = event.json.objectValue ?? JSONObject()
                 if let id = request.id { e["requestId"] = id.json }
                 context.notify("agent/event", .object(e))
-                if let line = event.summary, let progress {
-                    let n = counter.next()
-                    if steps.advance(to: n) { progress(n, nil, line) }
-                }
+                if let line = event.summary, let progress { progress(steps.next(), nil, line) }
             }
         if result.stopReason == .cancelled, Task.isCancelled { throw CancellationError() }
         return result.json
@@ -336,11 +332,4 @@ enum Cursor {
         guard let d = Data(base64Encoded: s), let text = String(data: d, encoding: .utf8), text.hasPrefix("atelier:v1:") else { return nil }
         return Int(text.dropFirst("atelier:v1:".count)).flatMap { $0 >= 0 ? $0 : nil }
     }
-}
-
-/// Numbers agent events for progress values.
-final class EventCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0.0
-    func next() -> Double { lock.withLock { n += 1; return n } }
 }

@@ -94,38 +94,30 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
+    /// Σ (nibble − bias) · x over one 32-value block: low nibbles pair with x[0..<16], high with x[16..<32].
+    @inline(__always)
+    static func nibbleDot(_ qs: UnsafeRawPointer, _ x: UnsafePointer<Int8>, bias: Int16) -> Int32 {
+        let v = qs.loadUnaligned(as: SIMD16<UInt8>.self)
+        let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0F) &- bias, hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4) &- bias
+        let x0 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(x).loadUnaligned(as: SIMD16<Int8>.self))
+        let x1 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(x + 16).loadUnaligned(as: SIMD16<Int8>.self))
+        return Int32((lo &* x0 &+ hi &* x1).wrappedSum())
+    }
+
     @inline(__always)
     func dot(_ row: UnsafeRawPointer, _ a: Activations, offset: Int, scratch: inout [Float]) -> Float {
         let blocks = cols / 32
         switch type {
-        case .q4_1:
+        case .q4_0, .q4_1:
+            // Same nibble layout; Q4_0 centres at 8, Q4_1 adds a per-block minimum times the activation sum.
+            let q41 = type == .q4_1
             return a.q.withUnsafeBufferPointer { q in
                 var acc: Float = 0
                 for b in 0..<blocks {
-                    let p = row + b * 20
-                    let qx = q.baseAddress! + offset + b * 32
-                    let v = p.loadUnaligned(fromByteOffset: 4, as: SIMD16<UInt8>.self)
-                    let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0F), hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4)
-                    let x0 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx).loadUnaligned(as: SIMD16<Int8>.self))
-                    let x1 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx + 16).loadUnaligned(as: SIMD16<Int8>.self))
-                    let sumi = Int32((lo &* x0 &+ hi &* x1).wrappedSum())
+                    let p = row + b * type.blockBytes
                     let bi = (offset / 32) + b
-                    acc += GGMLType.half(p, 0) * a.d[bi] * Float(sumi) + GGMLType.half(p, 2) * a.s[bi]
-                }
-                return acc
-            }
-        case .q4_0:
-            return a.q.withUnsafeBufferPointer { q in
-                var acc: Float = 0
-                for b in 0..<blocks {
-                    let p = row + b * 18
-                    let qx = q.baseAddress! + offset + b * 32
-                    let v = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-                    let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0F) &- 8, hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4) &- 8
-                    let x0 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx).loadUnaligned(as: SIMD16<Int8>.self))
-                    let x1 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(qx + 16).loadUnaligned(as: SIMD16<Int8>.self))
-                    let sumi = Int32((lo &* x0 &+ hi &* x1).wrappedSum())
-                    acc += GGMLType.half(p, 0) * a.d[(offset / 32) + b] * Float(sumi)
+                    let sumi = Self.nibbleDot(p + (q41 ? 4 : 2), q.baseAddress! + offset + b * 32, bias: q41 ? 0 : 8)
+                    acc += GGMLType.half(p, 0) * a.d[bi] * Float(sumi) + (q41 ? GGMLType.half(p, 2) * a.s[bi] : 0)
                 }
                 return acc
             }
@@ -193,7 +185,7 @@ public enum ParallelRows {
 }
 
 /// A pointer handed to worker threads that write disjoint parts of it.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
+public struct UnsafeSendable<T>: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<T>
+    public init(_ p: UnsafeMutablePointer<T>) { pointer = p }
 }

@@ -156,9 +156,8 @@ struct ArgumentFiller {
     /// Path-like tokens: with a slash, a file extension, or in quotes/backticks.
     static func paths(in text: String) -> [String] {
         var out: [String] = []
-        let quoted = try! NSRegularExpression(pattern: "[\"'`“‘]([^\"'`”’]{1,300})[\"'`”’]")
         let ns = text as NSString
-        for m in quoted.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
+        for m in quotedPattern.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
             let s = ns.substring(with: m.range(at: 1))
             if looksLikePath(s) { out.append(s) }
         }
@@ -169,6 +168,8 @@ struct ArgumentFiller {
         }
         return out
     }
+
+    static let quotedPattern = try! NSRegularExpression(pattern: "[\"'`“‘]([^\"'`”’]{1,300})[\"'`”’]")
 
     static func looksLikePath(_ s: String) -> Bool {
         guard !s.isEmpty, s.count < 300, !s.contains(" ") || s.contains("/") else { return false }
@@ -195,12 +196,14 @@ struct ArgumentFiller {
         return out
     }
 
+    static let collectionPatterns = [
+        "(?:in|into|from|to|of|the|my)\\s+(?:the\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?\\s+collection",
+        "collection\\s+(?:named\\s+|called\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?",
+    ].map { try! NSRegularExpression(pattern: $0, options: .caseInsensitive) }
+
     /// "the research collection", "collection research", "in collection 'notes'"
     static func collection(in text: String) -> String? {
-        let patterns = ["(?:in|into|from|to|of|the|my)\\s+(?:the\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?\\s+collection",
-                        "collection\\s+(?:named\\s+|called\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?"]
-        for p in patterns {
-            let re = try! NSRegularExpression(pattern: p, options: .caseInsensitive)
+        for re in collectionPatterns {
             let ns = text as NSString
             if let m = re.firstMatch(in: text, range: NSRange(location: 0, length: ns.length)) {
                 let c = ns.substring(with: m.range(at: 1))
@@ -210,22 +213,24 @@ struct ArgumentFiller {
         return nil
     }
 
+    static let searchPattern = try! NSRegularExpression(pattern: "^(?:please\\s+|can you\\s+|could you\\s+)?(?:search|look up|look|find|query|check)\\b.*?\\b(?:for|about|on)\\s+(.+)$", options: .caseInsensitive)
+
     /// The words of a search request that say what to look for.
     static func query(from clause: String) -> String {
-        let re = try! NSRegularExpression(pattern: "^(?:please\\s+|can you\\s+|could you\\s+)?(?:search|look up|look|find|query|check)\\b.*?\\b(?:for|about|on)\\s+(.+)$", options: .caseInsensitive)
         let ns = clause as NSString
-        if let m = re.firstMatch(in: clause, range: NSRange(location: 0, length: ns.length)) {
+        if let m = searchPattern.firstMatch(in: clause, range: NSRange(location: 0, length: ns.length)) {
             let q = ns.substring(with: m.range(at: 1)).trimmingCharacters(in: .whitespacesAndNewlines)
             if q.split(separator: " ").count >= 1 { return stripCount(q) }
         }
         return stripCount(clause)
     }
 
+    static let countPattern = try! NSRegularExpression(pattern: "^(?:the\\s+)?(?:top|first|best)?\\s*\\d+\\s+(?:results|passages|hits|matches|documents)?\\s*(?:about|on|for|regarding|mentioning)\\s+(.+)$", options: .caseInsensitive)
+
     /// "top 3 results about GPU memory" → "GPU memory"
     static func stripCount(_ q: String) -> String {
-        let re = try! NSRegularExpression(pattern: "^(?:the\\s+)?(?:top|first|best)?\\s*\\d+\\s+(?:results|passages|hits|matches|documents)?\\s*(?:about|on|for|regarding|mentioning)\\s+(.+)$", options: .caseInsensitive)
         let ns = q as NSString
-        if let m = re.firstMatch(in: q, range: NSRange(location: 0, length: ns.length)) { return ns.substring(with: m.range(at: 1)) }
+        if let m = countPattern.firstMatch(in: q, range: NSRange(location: 0, length: ns.length)) { return ns.substring(with: m.range(at: 1)) }
         return q
     }
 

@@ -236,9 +236,3 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 }
-
-/// A pointer shared by threads that write disjoint parts.
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ p: UnsafeMutablePointer<T>) { pointer = p }
-}

@@ -36,23 +36,23 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
     /// both halves clearly want different tools.
     public func plan(clauses: [String], request: String, tools: [ToolSpec], extraPaths: [String] = []) throws -> [PlannedCall] {
         guard !tools.isEmpty, !clauses.isEmpty else { return [] }
-        var units: [String] = []
+        // Each clause is embedded once; " and "-halves only when a split is tried.
+        var units: [(clause: String, matches: [ToolRouter.Match])] = []
         for c in clauses {
-            let whole = try router.rank(c, tools: tools)[0]
-            var best: [String] = [c]
+            let whole = try router.rank(c, tools: tools)
+            var best = [(c, whole)]
             for (a, b) in RequestClauses.andSplits(c) {
                 let r = try router.rank([a, b], tools: tools)
                 if r[0][0].tool != r[1][0].tool, r[0][0].score >= threshold, r[1][0].score >= threshold,
-                   min(r[0][0].score, r[1][0].score) >= whole.score - 0.1 {
-                    best = [a, b]
+                   min(r[0][0].score, r[1][0].score) >= whole[0].score - 0.1 {
+                    best = [(a, r[0]), (b, r[1])]
                     break
                 }
             }
             units += best
         }
-        let ranked = try router.rank(units, tools: tools)
         var out: [PlannedCall] = []
-        for (clause, matches) in zip(units, ranked) {
+        for (clause, matches) in units {
             // Similarity decides, nudged by grounding: a tool whose required arguments the request
             // fills (an existing path for a file tool) gains, one it cannot fill loses.
             var best: (call: PlannedCall, adjusted: Float)?

@@ -31,10 +31,3 @@ public struct AskTool: Tool {
         return ToolOutput(structured: result.json, text: result.answer)
     }
 }
-
-/// Strictly increasing progress values for a run of unknown length.
-final class StepCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0.0
-    func next() -> Double { lock.withLock { n += 1; return n } }
-}

@@ -78,4 +78,17 @@ final class LlamaParityTests: XCTestCase {
         }
         print("greedy agreement with llama.cpp (tokens checked per prompt): \(agreed)")
     }
+
+    func testTruncatedOrForeignFilesAreRefusedWithAClearError() throws {
+        let dir = FileManager.default.temporaryDirectory
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Self.modelPath), options: .alwaysMapped)
+        let cut = dir.appendingPathComponent("atelier-cut-\(UUID().uuidString).gguf")
+        try whole.prefix(4 << 20).write(to: cut)
+        defer { try? FileManager.default.removeItem(at: cut) }
+        XCTAssertThrowsError(try GGUFFile(path: cut.path)) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
+        let foreign = dir.appendingPathComponent("atelier-foreign-\(UUID().uuidString).gguf")
+        try Data("PK\u{3}\u{4} not a model".utf8).write(to: foreign)
+        defer { try? FileManager.default.removeItem(at: foreign) }
+        XCTAssertThrowsError(try LlamaModel(path: foreign.path)) { XCTAssertTrue("\($0)".contains("not a GGUF file"), "\($0)") }
+    }
 }

@@ -22,6 +22,9 @@ let package = Package(
         // the test suite (real models, real ingests) slow for no benefit.
         .target(name: "Neural", dependencies: ["CBLAS"], swiftSettings: optimizedAlways),
         .target(name: "Text", dependencies: ["Neural"], swiftSettings: optimizedAlways),
+        .systemLibrary(name: "CTesseract", path: "Sources/CTesseract", providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]),
+        // Layout analysis walks every pixel of a page: optimised even in debug builds.
+        .target(name: "Documents", dependencies: ["CTesseract"], swiftSettings: optimizedAlways),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "RPC", dependencies: [
             "JSONSchema",
@@ -33,9 +36,9 @@ let package = Package(
         .target(name: "Planner", dependencies: ["JSONSchema", "Text", "Neural"], swiftSettings: optimizedAlways),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage", "Planner"]),
         .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS"], swiftSettings: optimizedAlways),
-        .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Yams"]),
+        .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
-            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval",
+            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: [
@@ -47,6 +50,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural"], resources: [.copy("Goldens")]),
         .testTarget(name: "TextTests", dependencies: ["Text", "Neural"], resources: [.copy("Goldens")]),
+        .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Text", "Storage"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),

@@ -2,13 +2,15 @@
 # Installs what Atelier needs on a fresh Debian machine; idempotent and quick when all is there.
 #   Debian packages: the C libraries our system-library targets link.
 #   .venv/: Python peers used only by tests and benchmarks (the MCP SDK client, jsonschema,
-#           xllamacpp: llama.cpp's OpenAI-compatible server, run by tools/llama_server.py).
+#           xllamacpp: llama.cpp's OpenAI-compatible server, run by tools/llama_server.py;
+#           Pillow: renders the OCR evaluation pages, tools/gen_ocr_eval.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "bootstrap: $*" >&2; }
 
-APT_PACKAGES=(libsqlite3-dev libopenblas-dev)
+# OCR: Tesseract (C API and its English LSTM model; the CLI is the benchmark peer), Leptonica, poppler for PDFs.
+APT_PACKAGES=(libsqlite3-dev libopenblas-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,7 +22,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 fi
 
-PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0 xllamacpp==2026.10.11549)
+PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0 xllamacpp==2026.10.11549 pillow==13.0.0)
 STAMP=".venv/.atelier-$(printf '%s\n' "${PY_PACKAGES[@]}" | sha1sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
   log "creating .venv with ${PY_PACKAGES[*]}"

@@ -141,6 +141,72 @@ enum EmbeddedSchemas {
   }
 }
 """#,
+        "ocr_extract": ##"""
+{
+  "name": "ocr_extract",
+  "title": "Read text, tables and form fields from images and PDFs",
+  "description": "Recognises scanned pages, photos of documents, screenshots and PDFs (Tesseract OCR; a PDF page's own text layer when it has one): text in reading order, layout (blocks, paragraphs, lines, words with boxes and confidences), tables as cells, form fields as key-value pairs, tick boxes, and the document type (invoice, receipt, letter, form, table, other) with its evidence. Reads PNG, JPEG, TIFF (multi-page), BMP, PNM, GIF, WebP and PDF inside the configured roots. Pages run in parallel; failed pages are listed in `failures` while the others are returned.",
+  "_meta": {"atelier/examples": ["OCR scans/receipt.png", "extract the text from this scanned PDF", "read the table on page 2 of report.pdf", "pull the form fields out of application.pdf", "transcribe the screenshot keeping the layout", "what does the invoice image say?"]},
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {"x-grounding": "file", "type": "string", "minLength": 1, "description": "Image or PDF, relative to the first root."},
+      "pages": {
+        "description": "1-based page numbers, or ranges as text such as \"2-3\" or \"1,4-6\"; default every page.",
+        "anyOf": [
+          {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": 10000},
+          {"type": "string", "pattern": "^\\s*[1-9][0-9]*(\\s*-\\s*[1-9][0-9]*)?(\\s*,\\s*[1-9][0-9]*(\\s*-\\s*[1-9][0-9]*)?)*\\s*$"}
+        ]
+      },
+      "languages": {"type": "array", "items": {"type": "string", "pattern": "^[a-z_A-Z]{2,16}$"}, "minItems": 1, "default": ["eng"], "description": "Tesseract language packs, e.g. [\"eng\", \"deu\"]."},
+      "mode": {"enum": ["text", "layout", "tables", "forms", "all"], "default": "all", "description": "text: text only; layout: blocks to words with boxes; tables: plus table cells; forms: plus fields and tick boxes; all: everything."},
+      "format": {"enum": ["json", "markdown"], "default": "json", "description": "markdown adds the pages rendered as Markdown (tables as Markdown tables) to the result."},
+      "hocr": {"type": "boolean", "default": false, "description": "Include Tesseract's hOCR per recognised page."}
+    },
+    "required": ["path"],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "$defs": {
+      "box": {"type": "object", "properties": {"x": {"type": "integer"}, "y": {"type": "integer"}, "width": {"type": "integer"}, "height": {"type": "integer"}}, "required": ["x", "y", "width", "height"]}
+    },
+    "properties": {
+      "path": {"type": "string"},
+      "pageCount": {"type": "integer", "minimum": 0},
+      "text": {"type": "string"},
+      "markdown": {"type": "string"},
+      "type": {"type": ["object", "null"], "properties": {"kind": {"enum": ["invoice", "receipt", "letter", "form", "table", "other"]}, "confidence": {"type": "number"}, "evidence": {"type": "array", "items": {"type": "string"}}}},
+      "pages": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "page": {"type": "integer", "minimum": 1},
+            "width": {"type": "integer"}, "height": {"type": "integer"}, "dpi": {"type": "integer"},
+            "source": {"enum": ["ocr", "text-layer"]},
+            "skewDegrees": {"type": "number"},
+            "confidence": {"type": "number"},
+            "text": {"type": "string"},
+            "blocks": {"type": "array", "items": {"type": "object", "properties": {"bbox": {"$ref": "#/$defs/box"}, "paragraphs": {"type": "array"}}, "required": ["bbox", "paragraphs"]}},
+            "tables": {"type": "array", "items": {"type": "object", "properties": {
+              "bbox": {"$ref": "#/$defs/box"}, "ruled": {"type": "boolean"}, "rows": {"type": "integer"}, "columns": {"type": "integer"},
+              "cells": {"type": "array", "items": {"type": "object", "properties": {"row": {"type": "integer"}, "column": {"type": "integer"}, "rowSpan": {"type": "integer"}, "columnSpan": {"type": "integer"}, "text": {"type": "string"}, "bbox": {"$ref": "#/$defs/box"}}, "required": ["row", "column", "rowSpan", "columnSpan", "text", "bbox"]}}},
+              "required": ["bbox", "ruled", "rows", "columns", "cells"]}},
+            "fields": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "value": {"type": "string"}, "keyBBox": {"$ref": "#/$defs/box"}, "source": {"enum": ["colon", "box", "underline"]}}, "required": ["key", "value", "keyBBox", "source"]}},
+            "checkboxes": {"type": "array", "items": {"type": "object", "properties": {"label": {"type": "string"}, "checked": {"type": "boolean"}, "bbox": {"$ref": "#/$defs/box"}, "fill": {"type": "number"}}, "required": ["label", "checked", "bbox"]}},
+            "hocr": {"type": "string"},
+            "seconds": {"type": "number"}
+          },
+          "required": ["page", "width", "height", "dpi", "source", "text", "blocks", "tables", "fields", "checkboxes"]
+        }
+      },
+      "failures": {"type": "array", "items": {"type": "object", "properties": {"page": {"type": "integer"}, "error": {"type": "string"}}, "required": ["page", "error"]}}
+    },
+    "required": ["path", "pageCount", "text", "pages", "failures"]
+  }
+}
+"""##,
         "rag_collections": #"""
 {
   "name": "rag_collections",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Atelier: AsyncParsableCommand {
@@ -8,6 +9,24 @@ struct Atelier: AsyncParsableCommand {
         abstract: "A tool-orchestration server: JSON-RPC 2.0 and MCP over stdio and TCP, schema-validated parallel tool calls.",
         version: version,
         subcommands: [ServeCommand.self, ToolsCommand.self, CallCommand.self, AskCommand.self, PlanCommand.self, SchemaCommand.self, JobsCommand.self,
-                      IngestCommand.self, SearchCommand.self, EmbedCommand.self, BenchCommand.self, EvalCommand.self]
+                      IngestCommand.self, SearchCommand.self, OCRCommand.self, EmbedCommand.self, BenchCommand.self, EvalCommand.self]
     )
+
+    /// Tesseract parallelises inside a page with OpenMP, which on a busy machine is many times slower
+    /// than our page-level parallelism. OpenMP reads OMP_THREAD_LIMIT once, when the library loads,
+    /// so when it is unset the program sets it and runs itself again.
+    static func main() async {
+        if ProcessInfo.processInfo.environment["OMP_THREAD_LIMIT"] == nil {
+            setenv("OMP_THREAD_LIMIT", "1", 1)
+            let args = CommandLine.arguments.map { strdup($0) } + [nil]
+            execv("/proc/self/exe", args)
+            // execv returns only on failure: carry on with OpenMP's defaults.
+        }
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

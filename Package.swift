@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Planner", dependencies: ["JSONSchema", "Text", "Neural"], swiftSettings: optimizedAlways),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage", "Planner"]),
-        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS"], swiftSettings: optimizedAlways),
+        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS", "Documents"], swiftSettings: optimizedAlways),
         .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
             "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents",

@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 
 log() { echo "bootstrap: $*" >&2; }
 
-# OCR: Tesseract (C API and its English LSTM model; the CLI is the benchmark peer), Leptonica, poppler for PDFs.
-APT_PACKAGES=(libsqlite3-dev libopenblas-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core)
+# OCR: Tesseract (C API and its English LSTM model; the CLI is the benchmark peer), Leptonica, poppler for
+# PDFs; DejaVu fonts and qpdf render and encrypt the evaluation pages.
+APT_PACKAGES=(libsqlite3-dev libopenblas-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core qpdf)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

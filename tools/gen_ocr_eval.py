@@ -6,11 +6,11 @@ tables, invoices, and forms ("Label: value", underlined and boxed fields, tick b
 skew, blur, noise, low resolution, JPEG artefacts. Each image has a JSON file beside it with the
 truth: text in reading order, tables as cell grids, form fields and tick boxes, document type.
 
-    python3 tools/gen_ocr_eval.py OUT [--pages N] [--seed S] [--small]
+    python3 tools/gen_ocr_eval.py OUT [--seed S] [--small] [--extras]
 
-Only Pillow is needed (bootstrap installs it into .venv); fonts are Debian's DejaVu set.
+Only Pillow is needed (bootstrap installs it into .venv); fonts are Debian's DejaVu set; --extras\nencrypts a PDF with qpdf (Debian).
 """
-import argparse, io, json, os, random, sys
+import argparse, io, json, os, random, shutil, subprocess, sys
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 FONTS = {
@@ -272,11 +272,60 @@ def degrade(img, how, r):
     return img, DPI
 
 
+def text_pdf(path, pages):
+    """A minimal PDF whose pages carry a text layer (Helvetica, one line per entry)."""
+    objs = []
+    def add(body):
+        objs.append(body)
+        return len(objs)
+    font_id = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    kids = []
+    pages_id = add(None)  # filled below
+    for lines in pages:
+        ops = ["BT /F1 12 Tf 72 720 Td 16 TL"]
+        for ln in lines:
+            esc = ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            ops.append(f"({esc}) Tj T*")
+        ops.append("ET")
+        stream = "\n".join(ops).encode("latin-1")
+        content = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] /Contents %d 0 R /Resources << /Font << /F1 %d 0 R >> >> >>" % (pages_id, content, font_id)))
+    objs[pages_id - 1] = b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % k for k in kids) + b"] /Count %d >>" % len(kids)
+    catalog = add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id)
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for o in offsets:
+        out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, catalog, xref)
+    open(path, "wb").write(bytes(out))
+
+
+def extras(out, r, W, H):
+    """Multi-page TIFF, PDFs with and without a text layer, an encrypted PDF (qpdf), with truth."""
+    imgs = [gen_text(r, W, H), gen_table(r, W, H, True), gen_form(r, W, H)]
+    imgs[0][0].save(os.path.join(out, "multipage.tif"), save_all=True, append_images=[i for i, _ in imgs[1:]], dpi=(DPI, DPI), compression="tiff_lzw")
+    imgs[0][0].save(os.path.join(out, "scanned.pdf"), save_all=True, append_images=[imgs[1][0]], resolution=DPI)
+    lines = [[sentence(r) for _ in range(6)], [sentence(r) for _ in range(4)]]
+    text_pdf(os.path.join(out, "textlayer.pdf"), lines)
+    truth = {"multipage.tif": [t for _, t in imgs], "scanned.pdf": [imgs[0][1], imgs[1][1]],
+             "textlayer.pdf": [{"text": "\n".join(l)} for l in lines]}
+    if shutil.which("qpdf"):
+        subprocess.run(["qpdf", "--encrypt", "secret", "owner", "256", "--", os.path.join(out, "textlayer.pdf"),
+                        os.path.join(out, "encrypted.pdf")], check=True)
+    json.dump(truth, open(os.path.join(out, "extras.json"), "w"), indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--small", action="store_true", help="half pages and one page per kind (for tests)")
+    ap.add_argument("--extras", action="store_true", help="also multi-page TIFF, text-layer, scanned and encrypted PDFs")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     r = random.Random(args.seed)
@@ -305,6 +354,8 @@ def main():
                 with open(os.path.join(args.out, stem + ".json"), "w") as fh:
                     json.dump(t, fh, indent=1)
                 manifest.append(t["file"])
+    if args.extras:
+        extras(args.out, r, W, H)
     with open(os.path.join(args.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
     print(f"{len(manifest)} images in {args.out}", file=sys.stderr)

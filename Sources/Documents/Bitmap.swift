@@ -22,9 +22,9 @@ struct Bitmap {
         return n
     }
 
-    /// Runs of ink at least `minLength` long along rows (`horizontal`) or columns, merged across
-    /// neighbouring rows/columns into line segments.
-    func lineSegments(horizontal: Bool, minLength: Int, maxThickness: Int) -> [Segment] {
+    /// Runs of ink at least `minLength` long along rows (`horizontal`) or columns, bridging breaks of up
+    /// to `maxGap` pixels (faint or scanned lines), merged across neighbouring rows/columns into segments.
+    func lineSegments(horizontal: Bool, minLength: Int, maxThickness: Int, maxGap: Int = 0) -> [Segment] {
         let (outer, inner) = horizontal ? (height, width) : (width, height)
         var open: [Segment] = []    // segments still growing, touched in the previous row
         var done: [Segment] = []
@@ -35,8 +35,12 @@ struct Bitmap {
                 while i < inner {
                     let at = horizontal ? o * width + i : i * width + o
                     if p[at] == 0 { i += 1; continue }
-                    var j = i + 1
-                    while j < inner, p[horizontal ? o * width + j : j * width + o] != 0 { j += 1 }
+                    var j = i + 1, end = i + 1
+                    while j < inner {
+                        if p[horizontal ? o * width + j : j * width + o] != 0 { end = j + 1 } else if j - end >= maxGap { break }
+                        j += 1
+                    }
+                    j = end
                     if j - i >= minLength { runs.append((i, j)) }
                     i = j
                 }

@@ -106,6 +106,10 @@ public enum DocumentOCR {
             case nil: failures.append(PageFailure(page: wanted[i], error: "not processed"))
             }
         }
+        // A document none of whose pages could be read is an error, not an empty result.
+        if pages.isEmpty, let first = results.all.compactMap({ r -> Error? in if case .failure(let e)? = r { return e }; return nil }).first {
+            throw first
+        }
         var doc = OCRDocument(path: path, pageCount: count, pages: pages, failures: failures.sorted { $0.page < $1.page }, type: nil)
         if !pages.isEmpty {
             doc.type = DocumentClassifier.classify(text: doc.text, tables: pages.flatMap(\.tables), fields: pages.flatMap(\.fields),

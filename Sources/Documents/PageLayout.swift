@@ -109,6 +109,7 @@ public struct OCRPage: Codable, Sendable {
 public struct PageFailure: Codable, Sendable, Equatable {
     public var page: Int
     public var error: String
+    public init(page: Int, error: String) { self.page = page; self.error = error }
 }
 
 public struct OCRDocument: Codable, Sendable {

@@ -48,7 +48,9 @@ public final class PixImage: @unchecked Sendable {
         var format: Int32 = 0
         _ = findFileFormat(path, &format)
         let p = isTIFF(format) ? pixReadTiff(path, Int32(index)) : pixRead(path)
-        guard let p else { throw OCRError.corrupt(path, detail: isTIFF(format) ? "TIFF page \(index + 1) failed to decode" : "decoding failed") }
+        guard let p else {
+            throw OCRError.corrupt(path, detail: isTIFF(format) ? "TIFF page \(index + 1) failed to decode" : "decoding failed")
+        }
         let image = PixImage(p)
         // Some formats (multi-page TIFF pages, JPEG without a full header) only reveal their size here.
         if image.width * image.height > maxPixels { throw OCRError.tooLarge(path, width: image.width, height: image.height, limit: maxPixels) }

@@ -27,16 +27,19 @@ struct Rulings {
     init(ink: Bitmap, textHeight: Double) {
         let th = max(8.0, textHeight)
         let maxThick = max(3, Int(th / 3))
-        let hs = ink.lineSegments(horizontal: true, minLength: max(30, Int(th * 2.5)), maxThickness: maxThick)
+        let gap = max(2, Int(th / 10))
+        let hs = ink.lineSegments(horizontal: true, minLength: max(30, Int(th * 2.5)), maxThickness: maxThick, maxGap: gap)
             .map { BoundingBox(minX: $0.start, minY: $0.first, maxX: $0.end, maxY: $0.last + 1) }
+            .filter { Self.isolated($0, horizontal: true, ink: ink) }
         let tol = max(3, Int(th / 4))
         func touches(_ h: BoundingBox, _ v: BoundingBox) -> Bool {
             v.x <= h.maxX + tol && v.maxX >= h.x - tol && h.y <= v.maxY + tol && h.maxY >= v.y - tol
         }
         // A vertical line of a structure joins two horizontal ones; a letter stem touching an underline does not.
-        let vs = ink.lineSegments(horizontal: false, minLength: max(16, Int(th * 1.6)), maxThickness: maxThick)
+        let vs = ink.lineSegments(horizontal: false, minLength: max(16, Int(th * 1.6)), maxThickness: maxThick, maxGap: gap)
             .map { BoundingBox(minX: $0.first, minY: $0.start, maxX: $0.last + 1, maxY: $0.end) }
             .filter { v in hs.filter { touches($0, v) }.count >= 2 }
+            .filter { Self.isolated($0, horizontal: false, ink: ink) }
         // Group lines that touch into connected structures (union-find over h and v lines).
         let all = hs + vs
         var parent = Array(all.indices)
@@ -50,8 +53,10 @@ struct Rulings {
             let gh = members.filter { $0 < hs.count }.map { hs[$0] }
             let gv = members.filter { $0 >= hs.count }.map { vs[$0 - hs.count] }
             if gv.isEmpty {
-                underlines.append(contentsOf: gh)
-                lineRects.append(contentsOf: gh)
+                // Free-standing lines must be long: blurred letters merge into short runs along a baseline.
+                let long = gh.filter { Double($0.width) >= 6 * th }
+                underlines.append(contentsOf: long)
+                lineRects.append(contentsOf: long)
                 continue
             }
             // Stray vertical strokes (a long bracket, a bar) are not lines of a structure.
@@ -60,6 +65,17 @@ struct Rulings {
             guard let grid = Self.grid(horizontal: gh, vertical: gv, tolerance: tol) else { continue }
             if grid.cells.count == 1 { boxes.append(grid.bbox) } else { grids.append(grid) }
         }
+    }
+
+    /// A drawn line has clear paper on at least one side; a row of blurred or bold text that happens
+    /// to form a long run has ink on both.
+    static func isolated(_ b: BoundingBox, horizontal: Bool, ink: Bitmap) -> Bool {
+        let off = 3, band = 3
+        let sides = horizontal
+            ? [BoundingBox(minX: b.x, minY: b.y - off - band, maxX: b.maxX, maxY: b.y - off), BoundingBox(minX: b.x, minY: b.maxY + off, maxX: b.maxX, maxY: b.maxY + off + band)]
+            : [BoundingBox(minX: b.x - off - band, minY: b.y, maxX: b.x - off, maxY: b.maxY), BoundingBox(minX: b.maxX + off, minY: b.y, maxX: b.maxX + off + band, maxY: b.maxY)]
+        let density = sides.map { Double(ink.count(in: $0)) / Double(max(1, $0.width * $0.height)) }
+        return density.min()! < 0.35
     }
 
     /// Boundaries from clustered line positions, then spans wherever a boundary is missing for most of a cell side.

@@ -46,6 +46,23 @@ final class TesseractEngine {
         return (try readBlocks(scale: scale), hocrText)
     }
 
+    /// Reads small regions of `image` one at a time as single blocks of text: what the page
+    /// segmentation skipped (isolated numbers in a sparse table column are its classic blind spot).
+    func recognize(regions: [BoundingBox], in image: PixImage, dpi: Int, isCancelled: @escaping () -> Bool) throws -> [OCRWord] {
+        TessBaseAPISetImage2(handle, image.pix)
+        TessBaseAPISetSourceResolution(handle, Int32(max(70, dpi)))
+        TessBaseAPISetPageSegMode(handle, PSM_SINGLE_BLOCK)
+        defer { TessBaseAPIClear(handle) }
+        var words: [OCRWord] = []
+        for r in regions {
+            if isCancelled() { throw OCRError.cancelled }
+            TessBaseAPISetRectangle(handle, Int32(r.x), Int32(r.y), Int32(r.width), Int32(r.height))
+            guard TessBaseAPIRecognize(handle, nil) == 0 else { continue }
+            words += try readBlocks(scale: 1).flatMap(\.paragraphs).flatMap(\.lines).flatMap(\.words)
+        }
+        return words
+    }
+
     private func readBlocks(scale: Double) throws -> [OCRBlock] {
         guard let it = TessBaseAPIGetIterator(handle) else { return [] }
         defer { TessResultIteratorDelete(it) }

@@ -1,8 +1,9 @@
+import Documents
 import Foundation
 
 /// Turns a file into text pages, or says why it cannot. Offsets in citations refer to this text.
 public enum DocumentReader {
-    public enum Kind: String, Sendable { case text, markdown, html, code, pdf }
+    public enum Kind: String, Sendable { case text, markdown, html, code, pdf, image }
 
     public struct Document: Sendable {
         public let kind: Kind
@@ -34,6 +35,7 @@ public enum DocumentReader {
         case "md", "markdown", "mdx", "rst": return .markdown
         case "html", "htm", "xhtml": return .html
         case "pdf": return .pdf
+        case "png", "jpg", "jpeg", "tif", "tiff", "bmp", "pnm", "pgm", "ppm", "pbm", "gif", "webp": return .image
         default: return codeExtensions.contains(ext) ? .code : .text
         }
     }
@@ -44,6 +46,7 @@ public enum DocumentReader {
         if size > maxBytes { throw .tooLarge(size, limit: maxBytes) }
         let kind = kind(of: path)
         if kind == .pdf { return try readPDF(path) }
+        if kind == .image { return Document(kind: .image, pages: try recognise(path, pages: nil)) }
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable("cannot open") }
         let bytes = [UInt8](data)
         if bytes.prefix(8192).contains(0) { throw .binary }
@@ -71,10 +74,34 @@ public enum DocumentReader {
         guard p.terminationStatus == 0 else { throw .unreadable("pdftotext failed: \(errText.prefix(200))") }
         var pages = String(decoding: data, as: UTF8.self).components(separatedBy: "\u{0C}")
         if pages.last?.allSatisfy(\.isWhitespace) == true && pages.count > 1 { pages.removeLast() }
-        if pages.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) {
-            throw .unsupported("the PDF has no text layer (scanned pages need OCR, which is not available yet)")
+        // Scanned pages (no text layer) are recognised with OCR; page numbers stay those of the PDF.
+        let scanned = pages.indices.filter { pages[$0].allSatisfy(\.isWhitespace) }.map { $0 + 1 }
+        if !scanned.isEmpty {
+            let text = try recognise(path, pages: scanned)
+            for (n, t) in zip(scanned, text) { pages[n - 1] = t }
         }
+        if pages.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) { throw .empty }
         return Document(kind: .pdf, pages: pages)
+    }
+
+    /// Page texts recognised by OCR (in the order of `pages`, or every page); a page that fails reads as empty.
+    static func recognise(_ path: String, pages: [Int]?) throws(Skip) -> [String] {
+        var options = OCROptions()
+        options.mode = .text
+        options.pages = pages
+        options.useTextLayer = false
+        do {
+            let doc = try DocumentOCR.extract(path: path, options: options)
+            let byPage = Dictionary(doc.pages.map { ($0.page, $0.text) }, uniquingKeysWith: { a, _ in a })
+            let wanted = pages ?? Array(1...max(1, doc.pageCount))
+            let texts = wanted.map { byPage[$0] ?? "" }
+            if pages == nil, texts.allSatisfy({ $0.allSatisfy(\.isWhitespace) }) { throw Skip.empty }
+            return texts
+        } catch let e as Skip {
+            throw e
+        } catch {
+            throw .unreadable("OCR: \(error)")
+        }
     }
 }
 

@@ -7,7 +7,7 @@ dinglehopper count them) on pages with running text. Tables: cell accuracy (trut
 table at the same row and column matches exactly). Forms: field F1 over (key, value) pairs, tick boxes
 counted as (label, checked|unchecked). Throughput: pages per minute, both tools on the same images.
 
-    python3 tools/ocr_eval.py ATELIER SET_DIR [--json OUT] [--markdown] [--check]
+    python3 tools/ocr_eval.py ATELIER SET_DIR [--json OUT] [--check] [--no-peer]
 
 --check exits non-zero when the issue's quality targets are not met on clean pages (used by tests).
 """
@@ -68,9 +68,9 @@ def field_scores(truth, page_fields, page_boxes):
     return len(want & got), len(got), len(want)
 
 
-def run_atelier(binary, files):
+def run_atelier(binary, files, extra=()):
     t = time.time()
-    p = subprocess.run([binary, "ocr", "--json", *files], capture_output=True, text=True, env=dict(os.environ, OMP_THREAD_LIMIT="1"))
+    p = subprocess.run([binary, "ocr", "--json", *extra, *files], capture_output=True, text=True, env=dict(os.environ, OMP_THREAD_LIMIT="1"))
     secs = time.time() - t
     docs = {}
     for line in p.stdout.splitlines():
@@ -88,20 +88,13 @@ def run_tesseract(files):
     return out, time.time() - t
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("atelier")
-    ap.add_argument("set")
-    ap.add_argument("--json")
-    ap.add_argument("--markdown", action="store_true")
-    ap.add_argument("--check", action="store_true")
-    ap.add_argument("--no-peer", action="store_true")
-    a = ap.parse_args()
-    names = json.load(open(os.path.join(a.set, "manifest.json")))
-    truths = {n: json.load(open(os.path.join(a.set, os.path.splitext(n)[0] + ".json"))) for n in names}
-    files = [os.path.join(a.set, n) for n in names]
-    docs, at_secs = run_atelier(a.atelier, files)
-    peer, cli_secs = ({}, 0) if a.no_peer else run_tesseract(files)
+def evaluate(binary, folder, extra=(), peer=True, only=None):
+    """Runs both tools over the set (or the files `only` accepts) and grades them."""
+    names = [n for n in json.load(open(os.path.join(folder, "manifest.json"))) if only is None or only(n)]
+    truths = {n: json.load(open(os.path.join(folder, os.path.splitext(n)[0] + ".json"))) for n in names}
+    files = [os.path.join(folder, n) for n in names]
+    docs, at_secs = run_atelier(binary, files, extra)
+    cli, cli_secs = run_tesseract(files) if peer else ({}, 0)
 
     groups = {}  # degradation -> metrics
     def g(d):
@@ -116,8 +109,8 @@ def main():
         if t["kind"] in ("text", "letter", "columns"):
             m["cer"].append(cer(t["text"], text)); m["wer"].append(wer(t["text"], text))
             row["cer"] = m["cer"][-1]
-            if n in peer:
-                m["cli_cer"].append(cer(t["text"], peer[n])); m["cli_wer"].append(wer(t["text"], peer[n]))
+            if n in cli:
+                m["cli_cer"].append(cer(t["text"], cli[n])); m["cli_wer"].append(wer(t["text"], cli[n]))
                 row["cli_cer"] = m["cli_cer"][-1]
         if t["tables"]:
             h, tot = cell_accuracy(t["tables"], [tb for p in pages for tb in p["tables"]])
@@ -147,29 +140,46 @@ def main():
             "type_accuracy": m["types"][0] / m["types"][1] if m["types"][1] else None,
         }
     n = len(files)
-    result = {"pages": n, "atelier_seconds": at_secs, "cli_seconds": cli_secs,
-              "atelier_ppm": n / at_secs * 60, "cli_ppm": (n / cli_secs * 60) if cli_secs else None,
-              "by_degradation": summary, "files": rows}
-    if a.json:
-        json.dump(result, open(a.json, "w"), indent=1)
+    return {"pages": n, "atelier_seconds": at_secs, "cli_seconds": cli_secs,
+            "atelier_ppm": n / at_secs * 60, "cli_ppm": (n / cli_secs * 60) if cli_secs else None,
+            "by_degradation": summary, "files": rows, "missing": [n for n in names if n not in docs or "error" in docs[n]]}
 
-    def f(x, pct=True):
-        return "—" if x is None else (f"{x * 100:.1f}%" if pct else f"{x:.2f}")
-    lines = ["| pages | CER Atelier | CER tesseract CLI | WER Atelier | WER CLI | table cells | form field F1 | doc type |",
-             "|---|---|---|---|---|---|---|---|"]
+
+def table(result):
+    """The quality table, one row per degradation, as Markdown."""
+    summary = result["by_degradation"]
+
+    def f(x):
+        return "—" if x is None else f"{x * 100:.1f}%"
+    lines = ["| pages | CER Atelier | CER tesseract CLI | WER Atelier | WER tesseract CLI | table cells | form field F1 | document type |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for deg in ["clean", "skew", "blur", "noise", "lowres", "jpeg"]:
         if deg in summary:
             s = summary[deg]
             lines.append(f"| {deg} | {f(s['cer'])} | {f(s['cli_cer'])} | {f(s['wer'])} | {f(s['cli_wer'])} | {f(s['cell_accuracy'])} | {f(s['field_f1'])} | {f(s['type_accuracy'])} |")
-    speed = f"Throughput on {n} pages: Atelier {result['atelier_ppm']:.1f} pages/min"
-    if cli_secs:
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("atelier")
+    ap.add_argument("set")
+    ap.add_argument("--json")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--no-peer", action="store_true")
+    a = ap.parse_args()
+    result = evaluate(a.atelier, a.set, peer=not a.no_peer)
+    if a.json:
+        json.dump(result, open(a.json, "w"), indent=1)
+    print(table(result))
+    speed = f"Throughput on {result['pages']} pages: Atelier {result['atelier_ppm']:.1f} pages/min"
+    if result["cli_seconds"]:
         speed += f", tesseract CLI page by page {result['cli_ppm']:.1f} pages/min, ratio {result['atelier_ppm'] / result['cli_ppm']:.2f}×"
-    print("\n".join(lines))
     print("\n" + speed)
-    for r in rows:
+    for r in result["files"]:
         print("  ", r, file=sys.stderr)
     if a.check:
-        c = summary.get("clean", {})
+        c = result["by_degradation"].get("clean", {})
         problems = []
         if c.get("cell_accuracy") is not None and c["cell_accuracy"] < 0.95:
             problems.append(f"clean table cell accuracy {c['cell_accuracy']:.3f} < 0.95")
@@ -177,9 +187,8 @@ def main():
             problems.append(f"clean form field F1 {c['field_f1']:.3f} < 0.90")
         if c.get("cer") is not None and c.get("cli_cer") is not None and c["cer"] > c["cli_cer"] + 1e-9:
             problems.append(f"clean CER {c['cer']:.4f} above the CLI's {c['cli_cer']:.4f}")
-        missing = [n for n in names if n not in docs or "error" in docs[n]]
-        if missing:
-            problems.append(f"no result for {missing}")
+        if result["missing"]:
+            problems.append(f"no result for {result['missing']}")
         if problems:
             print("FAILED: " + "; ".join(problems), file=sys.stderr)
             sys.exit(1)

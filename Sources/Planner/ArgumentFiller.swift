@@ -39,10 +39,13 @@ struct ArgumentFiller {
                 args[name] = .string(Self.query(from: clause))
             case "collection":
                 if let c = Self.collection(in: clause) ?? Self.collection(in: request) { args[name] = .string(c) }
+            case "pages":
+                if let pages = Self.pages(in: clause) { args[name] = .array(pages.map { JSONValue($0) }) }
             default:
                 if let e = prop["enum"]?.arrayValue {
-                    let words = Set(clause.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init))
-                    if let hit = e.first(where: { $0.stringValue.map { words.contains($0.lowercased()) } ?? false }) { args[name] = hit }
+                    // Words inside paths ("form-w9.pdf") name files, not options.
+                    let words = paths.reduce(clause) { $0.replacingOccurrences(of: $1, with: " ") }
+                    if let hit = Self.enumValue(e.compactMap(\.stringValue), in: words) { args[name] = .string(hit) }
                 } else if let t = prop["type"]?.stringValue, t == "integer" || t == "number" {
                     if let n = pickNumber(numbers, for: name, prop, clause: clause, only: numericProps.count == 1) {
                         args[name] = .number(JSONNumber(text: t == "integer" ? String(Int(n)) : Self.format(n)))
@@ -60,6 +63,35 @@ struct ArgumentFiller {
         }
         let missing = required.filter { args[$0] == nil }.sorted()
         return missing.isEmpty ? .filled(.object(args)) : .missing(missing)
+    }
+
+    /// The enum value the clause names, singular or plural ("the table" → `tables`). Several named
+    /// values mean `all` when the enum has it ("text, layout and tables"), else nothing is chosen.
+    static func enumValue(_ values: [String], in clause: String) -> String? {
+        let words = Set(clause.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init))
+        let hits = values.filter { v in
+            let l = v.lowercased()
+            return words.contains(l) || (l.count > 3 && l.hasSuffix("s") && words.contains(String(l.dropLast()))) || words.contains(l + "s")
+        }
+        if hits.count == 1 { return hits[0] }
+        return hits.count > 1 && values.contains("all") ? "all" : nil
+    }
+
+    nonisolated(unsafe) static let pageRange = /\b(?:pages?|pp?\.)\s*(\d{1,5})\s*(?:-|–|to|through)\s*(\d{1,5})\b/.ignoresCase()
+    nonisolated(unsafe) static let pageList = /\b(?:pages?|pp?\.)\s*(\d{1,5}(?:\s*(?:,|and|&)\s*\d{1,5})*)/.ignoresCase()
+    nonisolated(unsafe) static let ordinalPage = /\b(first|second|third|last)\s+page\b/.ignoresCase()
+
+    /// 1-based page numbers the clause names: "page 2", "pages 2-3", "pages 1, 4 and 6", "the first page".
+    static func pages(in clause: String) -> [Int]? {
+        if let m = clause.firstMatch(of: pageRange), let a = Int(m.1), let b = Int(m.2), a >= 1, a <= b, b - a < 1000 { return Array(a...b) }
+        if let m = clause.firstMatch(of: pageList) {
+            let list = m.1.split { !$0.isNumber }.compactMap { Int($0) }.filter { $0 >= 1 }
+            if !list.isEmpty { return list }
+        }
+        if let m = clause.firstMatch(of: ordinalPage) {
+            switch m.1.lowercased() { case "first": return [1]; case "second": return [2]; case "third": return [3]; default: return nil }
+        }
+        return nil
     }
 
     /// Plain words that name an entry under a root ("list the files in notes").

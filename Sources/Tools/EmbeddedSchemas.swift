@@ -152,6 +152,7 @@ enum EmbeddedSchemas {
     "properties": {
       "path": {"x-grounding": "file", "type": "string", "minLength": 1, "description": "Image or PDF, relative to the first root."},
       "pages": {
+        "x-grounding": "pages",
         "description": "1-based page numbers, or ranges as text such as \"2-3\" or \"1,4-6\"; default every page.",
         "anyOf": [
           {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": 10000},

@@ -21,7 +21,7 @@ final class OfflinePlannerTests: XCTestCase {
         }
         let embedder = try SentenceEmbedder.defaultModel()
         planner = OfflinePlanner(embed: { try embedder.embed($0) }, roots: [root])
-        tools = ["fs_read", "fs_list", "rag_ingest", "rag_search", "rag_delete", "rag_collections", "schema_validate"]
+        tools = ["fs_read", "fs_list", "rag_ingest", "rag_search", "rag_delete", "rag_collections", "schema_validate", "ocr_extract"]
             .map { ToolCatalog.descriptor($0).toolSpec }
     }
 
@@ -42,6 +42,8 @@ final class OfflinePlannerTests: XCTestCase {
             ("list the files in notes", "fs_list"),
             ("which collections do I have?", "rag_collections"),
             ("delete the research collection", "rag_delete"),
+            ("OCR the scanned receipt in notes/receipt.png", "ocr_extract"),
+            ("pull the table out of this scanned PDF: docs/report.pdf", "ocr_extract"),
         ]
         for (request, tool) in cases {
             let c = try await calls(request)
@@ -56,6 +58,15 @@ final class OfflinePlannerTests: XCTestCase {
         XCTAssertEqual(try args(bare[0])["path"], "docs/handbook.md", "a bare name found once under the roots")
         let search = try await calls("search the research collection for the top 3 passages about GPU memory")
         XCTAssertEqual(try args(search[0]), ["query": "GPU memory", "collection": "research", "k": 3])
+    }
+
+    func testPagesAndOptionsAreReadFromTheWordsNotFromFileNames() async throws {
+        let table = try await calls("extract the table on page 2 of docs/report.pdf")
+        XCTAssertEqual(try args(table[0]), ["path": "docs/report.pdf", "pages": [2], "mode": "tables"])
+        let range = try await calls("run OCR on pages 2-3 of docs/form-w9.pdf")
+        XCTAssertEqual(try args(range[0]), ["path": "docs/form-w9.pdf", "pages": [2, 3]], "\"form\" in a file name is not mode forms")
+        let all = try await calls("get the text, layout and tables from docs/report.pdf")
+        XCTAssertEqual(try args(all[0])["mode"], "all")
     }
 
     func testEveryArgumentStringComesFromTheRequestOrTheDisk() async throws {

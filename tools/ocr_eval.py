@@ -150,7 +150,7 @@ def table(result):
     summary = result["by_degradation"]
 
     def f(x):
-        return "—" if x is None else f"{x * 100:.1f}%"
+        return "—" if x is None else f"{x * 100:.2f}%"
     lines = ["| pages | CER Atelier | CER tesseract CLI | WER Atelier | WER tesseract CLI | table cells | form field F1 | document type |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for deg in ["clean", "skew", "blur", "noise", "lowres", "jpeg"]:

@@ -37,8 +37,18 @@ public struct AtelierConfig: Codable, Sendable {
         public var maxRetries: Int?
     }
 
+    /// Mirror of the `ocr` section.
+    public struct OCR: Codable, Sendable {
+        public var languages: String?
+        public var maxPixels: Int?
+        public var maxBytes: Int?
+        public var pdfDPI: Int?
+        public var workers: Int?
+    }
+
     public var roots: [String]?
     public var planner: Planner?
+    public var ocr: OCR?
     public var limits: Limits?
     public var jobsDatabase: String?
     public var ragDatabase: String?

@@ -50,6 +50,18 @@ public struct OCRExtractTool: Tool {
         return ToolOutput(structured: out, text: summary + "\n\n" + (markdown ? MarkdownRenderer.render(doc) : doc.text))
     }
 
+    /// The OCR defaults a configuration's `ocr` section sets.
+    public static func options(_ c: AtelierConfig.OCR?) -> OCROptions {
+        var o = OCROptions()
+        guard let c else { return o }
+        if let v = c.languages { o.languages = v }
+        if let v = c.maxPixels { o.maxPixels = v }
+        if let v = c.maxBytes { o.maxBytes = v }
+        if let v = c.pdfDPI { o.pdfDPI = v }
+        if let v = c.workers { o.workers = v }
+        return o
+    }
+
     /// The document as JSON, with `text` at the top for readers that want only that.
     public static func json(_ doc: OCRDocument) -> JSONValue {
         let enc = JSONEncoder()

@@ -28,7 +28,7 @@ public enum ToolCatalog {
         try registry.register(RAGDeleteTool(service: rag))
         try registry.register(RAGCollectionsTool(service: rag))
         registry.addResourceProvider(RAGCollectionResources(service: rag))
-        try registry.register(OCRExtractTool(sandbox: sandbox))
+        try registry.register(OCRExtractTool(sandbox: sandbox, defaults: OCRExtractTool.options(config?.ocr)))
         if debugTools { try registry.register(DebugSleepTool()) }
         try registry.register(AskTool(registry: registry, resolver: PlannerFactory(config: config?.planner, roots: registry.roots).resolver))
         for spec in config?.tools ?? [] {

@@ -15,11 +15,12 @@ struct OCRCommand: ParsableCommand {
     @Flag(name: .long, help: "Print Markdown: paragraphs, tables as Markdown tables, tick boxes as task items.") var markdown = false
     @Option(name: .long, help: "Pages to read, e.g. 1,3-5 (1-based).") var pages: String?
     @Option(name: .long, help: "text, layout, tables, forms or all.") var mode: String = "all"
-    @Option(name: .long, help: "Tesseract languages, e.g. eng+deu.") var languages: String = "eng"
-    @Option(name: .long, help: "Pre-processing steps deskew, rescale, binarize, denoise; prefix no- to switch one off (defaults: deskew, rescale).") var preprocess: String?
+    @Option(name: .long, help: "Tesseract languages, e.g. eng+deu (default: the config's ocr.languages, else eng).") var languages: String?
+    @Option(name: .long, help: "Pre-processing steps deskew, rescale, binarize, denoise; prefix no- to switch one off (defaults: deskew, rescale, denoise when the page is speckled; no-denoise never denoises, denoise always does).") var preprocess: String?
     @Flag(name: .long, help: "Include Tesseract's hOCR for each page (JSON only).") var hocr = false
     @Flag(name: .long, help: "Recognise PDF pages even when they carry text.") var ignoreTextLayer = false
     @Option(name: .long, help: "Pages recognised at once (default: one per core).") var workers: Int?
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if json && markdown { throw ValidationError("choose one of --json and --markdown") }
@@ -27,9 +28,10 @@ struct OCRCommand: ParsableCommand {
     }
 
     func run() throws {
-        var options = OCROptions()
+        Log.level = common.logLevel
+        var options = OCRExtractTool.options(try common.loadConfig()?.ocr)
         options.mode = OCROptions.Mode(rawValue: mode)!
-        options.languages = languages
+        if let languages { options.languages = languages }
         options.hocr = hocr
         options.useTextLayer = !ignoreTextLayer
         if let workers { options.workers = max(1, workers) }
@@ -119,7 +121,7 @@ struct OCRCommand: ParsableCommand {
             case "deskew": p.deskew = on
             case "rescale": p.rescale = on
             case "binarize": p.binarize = on
-            case "denoise": p.denoise = on
+            case "denoise": p.denoise = on; if !on { p.autoDenoise = false }
             default: throw ValidationError("--preprocess: unknown step '\(item)' (deskew, rescale, binarize, denoise; prefix no- to switch off)")
             }
         }

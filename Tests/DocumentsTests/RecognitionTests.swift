@@ -102,6 +102,14 @@ final class RecognitionTests: XCTestCase {
         XCTAssertTrue(form.contains("- [x] ") || form.contains("- [ ] "), form)
     }
 
+    func testHOCRIsPassedThroughWhenAsked() throws {
+        var o = OCROptions()
+        o.hocr = true
+        let doc = try DocumentOCR.extract(path: EvaluationSet.path("invoice-0-clean.png"), options: o)
+        XCTAssertTrue(doc.pages[0].hocr?.contains("ocr_page") ?? false)
+        XCTAssertNil(try extract("invoice-0-clean.png").pages[0].hocr)
+    }
+
     func testTextModeSkipsLayout() throws {
         let doc = try extract("text-0-clean.png", mode: .text)
         XCTAssertTrue(doc.pages[0].blocks.isEmpty)

@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CTesseract", path: "Sources/CTesseract", providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]),
         // Layout analysis walks every pixel of a page: optimised even in debug builds.
         .target(name: "Documents", dependencies: ["CTesseract"], swiftSettings: optimizedAlways),
+        .systemLibrary(name: "CTreeSitter", path: "Sources/CTreeSitter", providers: [.apt(["libtree-sitter-dev"])]),
+        .target(name: "CodeAnalysis", dependencies: ["CTreeSitter", "Storage"], swiftSettings: optimizedAlways),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "RPC", dependencies: [
             "JSONSchema",
@@ -36,9 +38,9 @@ let package = Package(
         .target(name: "Planner", dependencies: ["JSONSchema", "Text", "Neural"], swiftSettings: optimizedAlways),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage", "Planner"]),
         .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS", "Documents"], swiftSettings: optimizedAlways),
-        .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "Yams"]),
+        .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "CodeAnalysis", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
-            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents",
+            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents", "CodeAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: [
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "NeuralTests", dependencies: ["Neural"], resources: [.copy("Goldens")]),
         .testTarget(name: "TextTests", dependencies: ["Text", "Neural"], resources: [.copy("Goldens")]),
         .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),
+        .testTarget(name: "CodeAnalysisTests", dependencies: ["CodeAnalysis"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Text", "Storage"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import cpu_model, update_section  # noqa: E402
-from ocr_eval import evaluate, table  # noqa: E402
+from ocr_eval import evaluate, run_atelier, run_tesseract, table  # noqa: E402
 
 SECTION = "## OCR"
 
@@ -47,8 +47,16 @@ def main():
     load_before = os.getloadavg()[0]
     log("grading Atelier and the tesseract CLI on every page")
     full = evaluate(a.atelier, str(folder))
+    # The machine is noisy: a second timing round, interleaved, and the best of two for each tool.
+    names = json.load(open(folder / "manifest.json"))
+    files = [str(folder / n) for n in names]
+    log("second timing round")
+    _, cli2 = run_tesseract(files)
+    _, at2 = run_atelier(a.atelier, files)
+    at_best, cli_best = min(full["atelier_seconds"], at2), min(full["cli_seconds"], cli2)
+    full["atelier_ppm"], full["cli_ppm"] = len(files) / at_best * 60, len(files) / cli_best * 60
     ratio = full["atelier_ppm"] / full["cli_ppm"]
-    log(f"Atelier {full['atelier_ppm']:.1f} pages/min, CLI {full['cli_ppm']:.1f}, ratio {ratio:.2f}×")
+    log(f"Atelier {full['atelier_ppm']:.1f} pages/min, CLI {full['cli_ppm']:.1f}, ratio {ratio:.2f}× (rounds: Atelier {full['atelier_seconds']:.1f}/{at2:.1f} s, CLI {full['cli_seconds']:.1f}/{cli2:.1f} s)")
 
     variants = [("defaults (deskew, rescale, automatic denoise)", []),
                 ("no deskew", ["--preprocess", "no-deskew"]),
@@ -80,6 +88,7 @@ def main():
           "whitespace-normalised characters/words of the text pages; table cells: truth cells matched exactly at their row and column; "
           "form field F1: (key, value) pairs and tick boxes (label, checked); the CLI has no tables or fields.", "",
           table(full), "",
+          "Throughput: best of two rounds per tool (the rounds interleaved: Atelier, CLI, CLI, Atelier).", "",
           f"| throughput | pages/min | ratio |", "|---|---:|---:|",
           f"| Atelier (`atelier ocr`, {full['pages']} pages, one run) | {full['atelier_ppm']:.1f} | {ratio:.2f}× |",
           f"| tesseract CLI, page by page | {full['cli_ppm']:.1f} | 1.00× |", "",

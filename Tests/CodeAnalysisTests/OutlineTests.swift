@@ -1,0 +1,113 @@
+@testable import CodeAnalysis
+import XCTest
+
+/// Definitions, with kinds, parents, signatures and doc comments, across languages.
+final class OutlineTests: XCTestCase {
+    var s: Scratch!
+    override func setUpWithError() throws { s = try Scratch() }
+
+    func names(_ a: FileAnalysis) -> [String] { a.symbols.map { "\($0.kind) \($0.name)" } }
+
+    func testPythonClassesMethodsDocstringsAndRanges() throws {
+        let a = try s.analyze("m.py", """
+        import os
+        from .util import helper
+
+        # A user of the system.
+        class User(Base):
+            \"\"\"Someone who logs in.\"\"\"
+            def __init__(self, name):
+                self.name = name
+
+            @property
+            def display(self) -> str:
+                return self.name.title()
+
+        def find_user(users, name):
+            for u in users:
+                if u.name == name and u.active:
+                    return u
+            return None
+        """)
+        XCTAssertEqual(a.language, "python")
+        XCTAssertEqual(names(a), ["class User", "method __init__", "method display", "function find_user"])
+        let user = a.symbols[0]
+        XCTAssertEqual(user.doc, "Someone who logs in.")
+        XCTAssertEqual(user.signature, "class User(Base)")
+        XCTAssertEqual(user.range.start.line, 5)
+        XCTAssertEqual(a.symbols[1].parent, "User")
+        XCTAssertEqual(a.symbols[3].signature, "def find_user(users, name)")
+        XCTAssertEqual(a.imports.map(\.module), ["os", ".util"])
+        let f = try XCTUnwrap(a.metrics.functions.first { $0.name == "find_user" })
+        XCTAssertEqual(f.complexity, 4, "1 + for + if + and")
+        XCTAssertEqual(f.parameters, 2)
+    }
+
+    func testCDeclaratorsStructsTypedefsAndMacros() throws {
+        let a = try s.analyze("v.c", """
+        #include <math.h>
+        #include "vec.h"
+        #define SQUARE(x) ((x) * (x))
+        typedef struct vec3 { float x, y, z; } vec3;
+        /* Length of v. */
+        static float *vec3_length(const vec3 *v) {
+            return sqrtf(v->x * v->x + v->y * v->y + v->z * v->z) > 0 && v ? 0 : 0;
+        }
+        enum color { RED, GREEN };
+        """)
+        XCTAssertEqual(Set(names(a)), ["macro SQUARE", "type vec3", "struct vec3", "function vec3_length", "enum color"])
+        XCTAssertEqual(a.symbols.first { $0.name == "vec3_length" }?.doc, "Length of v.")
+        XCTAssertEqual(a.imports.map(\.module), ["math.h", "vec.h"])
+        XCTAssertEqual(a.metrics.functions.first?.complexity, 3, "1 + && + ?, counted as lizard counts tokens")
+    }
+
+    func testEveryMainLanguageHasItsDefinitions() throws {
+        let cases: [(String, String, [String])] = [
+            ("a.go", "package a\nimport \"fmt\"\ntype Client struct{}\nfunc (c *Client) Get(u string) error { return nil }\nfunc New() *Client { return nil }\n",
+             ["type Client", "method Get", "function New"]),
+            ("a.rs", "use std::io;\npub struct Point { x: i32 }\nimpl Point { fn norm(&self) -> i32 { self.x } }\ntrait Shape { fn area(&self) -> f64; }\nfn main() {}\n",
+             ["struct Point", "impl Point", "method norm", "trait Shape", "method area", "function main"]),
+            ("a.js", "import x from './x.js'\nclass A { run() {} }\nfunction go() {}\nconst h = () => 1\n", ["class A", "method run", "function go", "function h"]),
+            ("a.ts", "interface P { x: number }\nexport class C { m(): void {} }\ntype T = string\nenum E { A }\n", ["interface P", "class C", "method m", "type T", "enum E"]),
+            ("A.java", "package p;\nimport java.util.List;\npublic class A { A() {} void run() {} interface I {} }\n", ["class A", "constructor A", "method run", "interface I"]),
+            ("a.rb", "module M\n  class K\n    def go; end\n  end\nend\n", ["module M", "class K", "method go"]),
+            ("a.sh", "#!/bin/sh\nsetup() { echo hi; }\n", ["function setup"]),
+            ("a.lua", "local function f() end\nfunction M.g() end\n", ["function f", "function M.g"]),
+            ("a.php", "<?php\nclass K { function m() {} }\nfunction f() {}\n", ["class K", "method m", "function f"]),
+            ("a.cs", "namespace N { class C { void M() {} } }\n", ["namespace N", "class C", "method M"]),
+            ("a.kt", "class K { fun m() {} }\nfun top() {}\n", ["class K", "method m", "function top"]),
+            ("a.scala", "object O { def f(x: Int) = x }\n", ["object O", "method f"]),
+            ("a.ex", "defmodule M do\n  def f(x), do: x\n  defp g(y) do y end\nend\n", ["module M", "function f", "function g"]),
+            ("README.md", "# Title\n\ntext\n\n## Usage\n", ["heading Title", "heading Usage"]),
+            ("c.json", "{\"name\": \"x\", \"deps\": {\"a\": 1}}\n", ["key name", "key deps"]),
+            ("c.yaml", "name: x\nspec:\n  a: 1\n", ["key name", "key spec"]),
+            ("c.toml", "[package]\nname = \"x\"\n[dependencies]\n", ["table package", "table dependencies"]),
+            ("s.css", "body { color: red }\n.a .b { margin: 0 }\n", ["rule body", "rule .a .b"]),
+            ("Makefile", "all: build\nbuild:\n\tcc x.c\n", ["target all", "target build"]),
+        ]
+        for (file, text, want) in cases {
+            let a = try s.analyze(file, text)
+            XCTAssertEqual(names(a), want, file)
+        }
+    }
+
+    func testLanguagesCoverageAndDetection() {
+        XCTAssertGreaterThanOrEqual(Languages.all.filter(\.supportsOutline).count, 40)
+        XCTAssertGreaterThanOrEqual(Languages.all.filter(\.supportsComplexity).count, 20)
+        XCTAssertEqual(Languages.detect(path: "x/Makefile")?.name, "make")
+        XCTAssertEqual(Languages.detect(path: "tool", head: Data("#!/usr/bin/env python3\nprint(1)\n".utf8))?.name, "python")
+        XCTAssertEqual(Languages.detect(path: "run", head: Data("#!/bin/bash\n".utf8))?.name, "bash")
+        XCTAssertNil(Languages.detect(path: "photo.jpeg"))
+    }
+
+    func testSwiftImportsAreReadByLine() throws {
+        let a = try s.analyze("S.swift", "import Foundation\n@testable import Core\nimport struct Darwin.size_t\nstruct Point {}\n")
+        XCTAssertEqual(a.imports.map(\.module), ["Foundation", "Core", "Darwin"])
+    }
+
+    func testLanguagesWithoutAGrammarUseCtags() throws {
+        let a = try s.analyze("m.pas", "program Hello;\nprocedure Greet;\nbegin\nend;\nbegin\nend.\n")
+        XCTAssertEqual(a.language, "pascal")
+        XCTAssertTrue(a.symbols.contains { $0.name == "Greet" }, "\(a.symbols)")
+    }
+}

@@ -54,16 +54,16 @@ public enum CodeMetrics {
         let spec = tree.source.language
         var decisions = 0
         var maxNesting = 0
-        let baseDepth = 0
-        var blockDepth: [Int: Int] = [:]  // tree depth → nesting level at that depth
+        var open: [(depth: Int, level: Int)] = []   // enclosing blocks on the path from the function
         tree.walk(fn) { node, depth in
             // Nested functions are measured on their own.
             if depth > 0, node.isNamed, fnTypes.contains(node.type) { return false }
             if !node.isNamed, spec.decisions.contains(node.type) { decisions += 1 }
+            while let top = open.last, top.depth >= depth { open.removeLast() }
             if node.isNamed, spec.blocks.contains(node.type) || isBlock(node.type) {
-                let parentLevel = blockDepth.filter { $0.key < depth }.map(\.value).max() ?? baseDepth
-                blockDepth[depth] = parentLevel + 1
-                maxNesting = max(maxNesting, parentLevel + 1)
+                let level = (open.last?.level ?? 0) + 1
+                open.append((depth, level))
+                maxNesting = max(maxNesting, level)
             }
             return true
         }

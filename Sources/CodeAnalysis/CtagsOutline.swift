@@ -33,7 +33,7 @@ public enum CtagsOutline {
             let end = obj["end"] as? Int ?? start
             symbols.append(CodeSymbol(name: name, kind: kind, range: SourceRange(start: Position(line: start, column: 1), end: Position(line: end, column: 1)),
                                       signature: (obj["signature"] as? String).map { name + $0 }, doc: nil,
-                                      parent: obj["scope"] as? String, path: nil))
+                                      parent: obj["scope"] as? String, path: nil, selection: nil))
         }
         return symbols.sorted { $0.range.start.line < $1.range.start.line }
     }

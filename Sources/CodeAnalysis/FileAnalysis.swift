@@ -37,7 +37,17 @@ public struct FileAnalysis: Sendable {
             }
             return true
         }
-        return FileAnalysis(path: path, language: source.language.name, hash: hash, symbols: Outliner.outline(tree), metrics: CodeMetrics.measure(tree),
+        // Each symbol's name position: the first occurrence of its name inside its range.
+        var symbols = Outliner.outline(tree)
+        var byName: [String: [(Int, Int)]] = [:]
+        for (n, l, c) in idents { byName[n, default: []].append((l, c)) }
+        for i in symbols.indices {
+            let r = symbols[i].range
+            if let hit = byName[symbols[i].name]?.first(where: { ($0.0, $0.1) >= (r.start.line, r.start.column) && $0.0 <= r.end.line }) {
+                symbols[i].selection = Position(line: hit.0, column: hit.1)
+            }
+        }
+        return FileAnalysis(path: path, language: source.language.name, hash: hash, symbols: symbols, metrics: CodeMetrics.measure(tree),
                             imports: Imports.of(tree), diagnostics: SyntaxDiagnostics.check(tree), identifiers: idents)
     }
 

@@ -16,7 +16,7 @@ public enum Languages {
         let js: [String: String] = ["function_declaration": "function", "generator_function_declaration": "function", "class_declaration": "class",
                                     "method_definition": "method", "variable_declarator": "function"]
         add(LanguageSpec(name: "javascript", grammar: "javascript", extensions: ["js", "mjs", "cjs", "jsx"], interpreters: ["node", "nodejs"],
-                         definitions: js, containers: ["class_declaration", "class"], decisions: cLike,
+                         definitions: js, containers: ["class_declaration", "class"], decisions: cLike.union(["??"]),
                          functions: ["function_declaration", "generator_function_declaration", "method_definition", "function", "arrow_function", "function_expression", "generator_function"],
                          imports: ["import_statement", "call_expression"], blocks: ["statement_block"], ctags: "JavaScript"))
         var ts = js

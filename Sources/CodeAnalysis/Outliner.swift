@@ -10,6 +10,8 @@ public struct CodeSymbol: Codable, Sendable, Equatable {
     /// The enclosing symbol's name, if any.
     public var parent: String?
     public var path: String?
+    /// Where the name itself starts (an editor's selection range).
+    public var selection: Position?
 }
 
 /// Definitions of a file from its syntax tree (or from universal-ctags for languages without a grammar).
@@ -27,7 +29,7 @@ public enum Outliner {
             let inContainer = open.last?.container ?? false
             if kind == "function", inContainer { kind = "method" }
             out.append(CodeSymbol(name: String(clean.prefix(200)), kind: kind, range: SourceRange(start: node.start, end: node.end),
-                                  signature: signature(node, tree: tree), doc: doc(node, tree: tree), parent: open.last?.name, path: nil))
+                                  signature: signature(node, tree: tree), doc: doc(node, tree: tree), parent: open.last?.name, path: nil, selection: nil))
             // Functions directly inside a class-like symbol are methods; inside a module or namespace they stay functions.
             open.append((node.endByte, String(clean.prefix(200)), spec.containers.contains(node.type) || ["class", "struct", "interface", "trait", "impl", "object", "protocol"].contains(kind)))
             return true

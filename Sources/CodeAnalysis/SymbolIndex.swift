@@ -34,7 +34,7 @@ public final class SymbolIndex: @unchecked Sendable {
         CREATE TABLE IF NOT EXISTS files(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, hash TEXT NOT NULL, size INTEGER, mtime REAL,
             language TEXT, lines INTEGER, code INTEGER, comment INTEGER, blank INTEGER, error TEXT);
         CREATE TABLE IF NOT EXISTS symbols(file_id INTEGER NOT NULL, name TEXT NOT NULL, kind TEXT, start_line INTEGER, start_col INTEGER,
-            end_line INTEGER, end_col INTEGER, parent TEXT, signature TEXT);
+            end_line INTEGER, end_col INTEGER, parent TEXT, signature TEXT, name_line INTEGER, name_col INTEGER);
         CREATE INDEX IF NOT EXISTS symbols_name ON symbols(name COLLATE NOCASE);
         CREATE INDEX IF NOT EXISTS symbols_file ON symbols(file_id);
         CREATE TABLE IF NOT EXISTS idents(file_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER, col INTEGER);
@@ -129,10 +129,11 @@ public final class SymbolIndex: @unchecked Sendable {
                             .int(Int64(m.comment)), .int(Int64(m.blank))])
             id = Int64(try db.query("SELECT last_insert_rowid() AS id").first?["id"]?.int ?? 0)
         }
-        let sym = try db.prepare("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,?,?)")
+        let sym = try db.prepare("INSERT INTO symbols VALUES(?,?,?,?,?,?,?,?,?,?,?)")
         for s in a.symbols {
             try sym.run([.int(id), .text(s.name), .text(s.kind), .int(Int64(s.range.start.line)), .int(Int64(s.range.start.column)),
-                         .int(Int64(s.range.end.line)), .int(Int64(s.range.end.column)), s.parent.map { .text($0) } ?? .null, s.signature.map { .text($0) } ?? .null])
+                         .int(Int64(s.range.end.line)), .int(Int64(s.range.end.column)), s.parent.map { .text($0) } ?? .null, s.signature.map { .text($0) } ?? .null,
+                         s.selection.map { .int(Int64($0.line)) } ?? .null, s.selection.map { .int(Int64($0.column)) } ?? .null])
         }
         let idn = try db.prepare("INSERT INTO idents VALUES(?,?,?,?)")
         for (n, l, c) in a.identifiers where n.count > 1 { try idn.run([.int(id), .text(n), .int(Int64(l)), .int(Int64(c))]) }
@@ -184,7 +185,8 @@ public final class SymbolIndex: @unchecked Sendable {
         CodeSymbol(name: r["name"]?.text ?? "", kind: r["kind"]?.text ?? "",
                    range: SourceRange(start: Position(line: r["start_line"]?.int ?? 0, column: r["start_col"]?.int ?? 0),
                                       end: Position(line: r["end_line"]?.int ?? 0, column: r["end_col"]?.int ?? 0)),
-                   signature: r["signature"]?.text, doc: nil, parent: r["parent"]?.text, path: r["path"]?.text)
+                   signature: r["signature"]?.text, doc: nil, parent: r["parent"]?.text, path: r["path"]?.text,
+                   selection: r["name_line"]?.int.map { Position(line: $0, column: r["name_col"]?.int ?? 0) })
     }
 
     public struct Reference: Codable, Sendable, Equatable {
@@ -198,7 +200,7 @@ public final class SymbolIndex: @unchecked Sendable {
 
     /// Where a name occurs as an identifier, definitions marked, with the line's text.
     public func references(_ name: String, pathPrefix: String? = nil, limit: Int = 500) throws -> [Reference] {
-        var sql = "SELECT f.path, i.line, i.col, EXISTS(SELECT 1 FROM symbols s WHERE s.file_id = i.file_id AND s.name = i.name AND s.start_line <= i.line AND i.line <= s.start_line + 1) AS def FROM idents i JOIN files f ON f.id = i.file_id WHERE i.name = ?"
+        var sql = "SELECT f.path, i.line, i.col, EXISTS(SELECT 1 FROM symbols s WHERE s.file_id = i.file_id AND s.name = i.name AND s.name_line = i.line AND s.name_col = i.col) AS def FROM idents i JOIN files f ON f.id = i.file_id WHERE i.name = ?"
         var params: [SQLiteDatabase.Value] = [.text(name)]
         if let pathPrefix { sql += " AND f.path LIKE ? ESCAPE '\\'"; params.append(.text(Self.escapeLike(pathPrefix) + "%")) }
         sql += " ORDER BY f.path, i.line, i.col LIMIT ?"
@@ -217,23 +219,29 @@ public final class SymbolIndex: @unchecked Sendable {
     /// how many other files use their name, grouped by file, each with its signature.
     public func repoMap(pathPrefix: String? = nil, tokens: Int = 1024) throws -> (text: String, symbols: [CodeSymbol]) {
         var sql = """
-        SELECT s.*, f.path, (SELECT count(DISTINCT i.file_id) FROM idents i WHERE i.name = s.name AND i.file_id != s.file_id) AS uses
-        FROM symbols s JOIN files f ON f.id = s.file_id WHERE s.kind NOT IN ('key', 'heading', 'variable')
+        SELECT s.*, f.path, (SELECT count(DISTINCT i.file_id) FROM idents i WHERE i.name = s.name AND i.file_id != s.file_id) AS uses,
+               (SELECT count(*) FROM symbols d WHERE d.name = s.name) AS defs
+        FROM symbols s JOIN files f ON f.id = s.file_id WHERE s.kind NOT IN ('key', 'heading', 'variable', 'section')
         """
         var params: [SQLiteDatabase.Value] = []
         if let pathPrefix { sql += " AND f.path LIKE ? ESCAPE '\\'"; params.append(.text(Self.escapeLike(pathPrefix) + "%")) }
         let rows = try db.query(sql, params)
         let weight: [String: Double] = ["class": 1.5, "struct": 1.5, "interface": 1.5, "trait": 1.5, "protocol": 1.5, "module": 1.2, "type": 1.2, "enum": 1.2]
+        // Uses by other files, shared among the definitions of the same name (a common name like `name`
+        // says little about any one of them); top-level and public definitions first.
         let ranked = rows.map { r -> (CodeSymbol, Double) in
             let s = Self.symbol(r)
-            let uses = Double(r["uses"]?.int ?? 0)
-            return (s, (uses + 0.1) * (weight[s.kind] ?? 1))
+            let uses = Double(r["uses"]?.int ?? 0) / Double(max(1, r["defs"]?.int ?? 1))
+            var score = (uses + 0.1) * (weight[s.kind] ?? 1)
+            if s.parent == nil { score *= 1.5 }
+            if s.name.hasPrefix("_") { score *= 0.3 }
+            return (s, score)
         }.sorted { ($0.1, $1.0.name) > ($1.1, $0.0.name) }
         var budget = tokens * 4
         var chosen: [CodeSymbol] = []
         var byFile: [String: [CodeSymbol]] = [:]
         for (s, _) in ranked {
-            let line = "  \(s.kind) \(s.signature ?? s.name)\n"
+            let line = "  \(s.signature ?? "\(s.kind) \(s.name)")\n"
             let header = byFile[s.path ?? ""] == nil ? (relative(s.path ?? "") + ":\n").count : 0
             guard line.count + header <= budget else { if budget < 40 { break } else { continue } }
             budget -= line.count + header
@@ -241,7 +249,7 @@ public final class SymbolIndex: @unchecked Sendable {
             byFile[s.path ?? "", default: []].append(s)
         }
         let text = byFile.keys.sorted().map { path in
-            relative(path) + ":\n" + byFile[path]!.sorted { $0.range.start.line < $1.range.start.line }.map { "  \($0.kind) \($0.signature ?? $0.name)" }.joined(separator: "\n")
+            relative(path) + ":\n" + byFile[path]!.sorted { $0.range.start.line < $1.range.start.line }.map { "  \($0.signature ?? "\($0.kind) \($0.name)")" }.joined(separator: "\n")
         }.joined(separator: "\n")
         return (text, chosen)
     }

@@ -54,7 +54,7 @@ public struct CodeOutlineTool: Tool {
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
         let path = try service.resolve(arguments["path"]?.stringValue)
         let a = try CodeService.analyze(path)
-        let text = a.symbols.map { "\($0.range.start.line): \(String(repeating: "  ", count: $0.parent == nil ? 0 : 1))\($0.kind) \($0.signature ?? $0.name)" }.joined(separator: "\n")
+        let text = a.symbols.map { "\($0.range.start.line): \(String(repeating: "  ", count: $0.parent == nil ? 0 : 1))\($0.kind) \($0.name)\($0.signature.map { "  — \($0)" } ?? "")" }.joined(separator: "\n")
         return ToolOutput(structured: .object(JSONObject([("path", .string(path)), ("language", .string(a.language)), ("symbols", CodeService.json(a.symbols))])),
                           text: text.isEmpty ? "no definitions" : text)
     }
@@ -69,7 +69,7 @@ public struct CodeSymbolsTool: Tool {
         let match = SymbolIndex.Match(rawValue: arguments["match"]?.stringValue ?? "fuzzy") ?? .fuzzy
         let found = try index.symbols(arguments["query"]!.stringValue!, match: match, kind: arguments["kind"]?.stringValue,
                                       pathPrefix: arguments["path"] == nil ? nil : scope, limit: arguments["limit"]?.intValue ?? 50)
-        let text = found.map { "\(index.relative($0.path ?? "")):\($0.range.start.line): \($0.kind) \($0.signature ?? $0.name)" }.joined(separator: "\n")
+        let text = found.map { "\(index.relative($0.path ?? "")):\($0.range.start.line): \($0.kind) \($0.name)\($0.signature.map { "  — \($0)" } ?? "")" }.joined(separator: "\n")
         return ToolOutput(structured: .object(JSONObject([("symbols", CodeService.json(found))])), text: text.isEmpty ? "no matching symbols" : text)
     }
 }

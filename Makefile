@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr torch-venv schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code torch-venv schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -30,7 +30,7 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr
+bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
@@ -64,6 +64,10 @@ bench-planner: build
 # OCR: Atelier against the tesseract CLI on generated pages with known truth (quality, pages/min, pre-processing ablation).
 bench-ocr: build
 	.venv/bin/python tools/bench_ocr.py $(BIN_RELEASE)
+
+# Code analysis: indexing a real multi-language tree against universal-ctags + lizard, warm update, agreement.
+bench-code: build
+	.venv/bin/python tools/bench_code.py $(BIN_RELEASE)
 
 clean:
 	rm -rf .build

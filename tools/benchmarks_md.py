@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-HEADER = ("# Benchmarks\n\nMeasured with `make bench` (`make bench-schema`, `make bench-rpc`, `make bench-neural`, `make bench-rag`, `make bench-planner`, `make bench-ocr`); each section is "
+HEADER = ("# Benchmarks\n\nMeasured with `make bench` (`make bench-schema`, `make bench-rpc`, `make bench-neural`, `make bench-rag`, `make bench-planner`, `make bench-ocr`, `make bench-code`); each section is "
           "rewritten by its driver in `tools/`, the others are kept. Our code and its peer run in the same "
           "run on the same machine; read the ratios, not the absolute times.\n")
 

@@ -40,9 +40,9 @@ public enum CodeMetrics {
     /// A comment that shares its line with code does not make the line a comment line.
     static func lineHasCode(_ line: Int, outside comment: SyntaxTree.Node, tree: SyntaxTree) -> Bool {
         let text = tree.source.bytes
-        var start = 0, l = 0
-        while l < line, start < text.count { if text[start] == 10 { l += 1 }; start += 1 }
-        var i = start
+        let starts = tree.lineStarts
+        guard line < starts.count else { return false }
+        var i = starts[line]
         while i < text.count, text[i] != 10 {
             if (i < comment.startByte || i >= comment.endByte), text[i] != 32, text[i] != 9, text[i] != 13 { return true }
             i += 1

@@ -28,7 +28,11 @@ public struct FileAnalysis: Sendable {
             return FileAnalysis(path: path, language: source.language.name, hash: hash, symbols: symbols, metrics: metrics, imports: imports,
                                 diagnostics: [], identifiers: Self.words(source.text))
         }
+        let timing = ProcessInfo.processInfo.environment["ATELIER_CODE_TIMING"] != nil
+        var t0 = Date()
+        func lap(_ s: String) { if timing { FileHandle.standardError.write(Data("\(s) \(Int(Date().timeIntervalSince(t0) * 1e6))us\n".utf8)); t0 = Date() } }
         let tree = try SyntaxTree(source)
+        lap("parse")
         var idents: [(String, Int, Int)] = []
         tree.walk(named: true) { n, _ in
             if n.childCount == 0, n.type.contains("identifier") || n.type == "constant" || n.type == "name" || n.type == "word" {
@@ -37,6 +41,7 @@ public struct FileAnalysis: Sendable {
             }
             return true
         }
+        lap("idents")
         // Each symbol's name position: the first occurrence of its name inside its range.
         var symbols = Outliner.outline(tree)
         var byName: [String: [(Int, Int)]] = [:]
@@ -47,8 +52,15 @@ public struct FileAnalysis: Sendable {
                 symbols[i].selection = Position(line: hit.0, column: hit.1)
             }
         }
-        return FileAnalysis(path: path, language: source.language.name, hash: hash, symbols: symbols, metrics: CodeMetrics.measure(tree),
-                            imports: Imports.of(tree), diagnostics: SyntaxDiagnostics.check(tree), identifiers: idents)
+        lap("outline")
+        let metrics = CodeMetrics.measure(tree)
+        lap("metrics")
+        let imports = Imports.of(tree)
+        lap("imports")
+        let diagnostics = SyntaxDiagnostics.check(tree)
+        lap("diagnostics")
+        return FileAnalysis(path: path, language: source.language.name, hash: hash, symbols: symbols, metrics: metrics,
+                            imports: imports, diagnostics: diagnostics, identifiers: idents)
     }
 
     /// Lines that are `//` comments (languages read by ctags, which reports no comments).

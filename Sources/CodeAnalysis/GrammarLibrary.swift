@@ -9,6 +9,16 @@ public final class GrammarLibrary: @unchecked Sendable {
     private let lock = NSLock()
     private var handle: UnsafeMutableRawPointer?
     private var loaded: [String: OpaquePointer] = [:]
+    private var typeNames: [String: NodeTypeNames] = [:]
+
+    func typeNames(_ symbol: String, _ language: OpaquePointer) -> NodeTypeNames {
+        lock.withLock {
+            if let t = typeNames[symbol] { return t }
+            let t = NodeTypeNames(language)
+            typeNames[symbol] = t
+            return t
+        }
+    }
 
     public static var path: String {
         if let p = ProcessInfo.processInfo.environment["ATELIER_GRAMMARS"], !p.isEmpty { return p }

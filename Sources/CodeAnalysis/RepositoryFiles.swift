@@ -21,13 +21,20 @@ public enum RepositoryFiles {
             for name in names.sorted() {
                 if name.hasPrefix(".") || skippedDirectories.contains(name) { continue }
                 let path = dir + "/" + name
-                var isDir: ObjCBool = false
-                guard fm.fileExists(atPath: path, isDirectory: &isDir) else { skipped.append(Skip(path: path, reason: "broken symbolic link")); continue }
-                let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-                if resolved != path, !(resolved == rootURL.path || resolved.hasPrefix(rootURL.path + "/")) {
-                    skipped.append(Skip(path: path, reason: "symbolic link leaves the root")); continue
+                // lstat first: only symbolic links need resolving (realpath per entry is costly).
+                var st = stat()
+                guard lstat(path, &st) == 0 else { continue }
+                var isDir = (st.st_mode & S_IFMT) == S_IFDIR
+                if (st.st_mode & S_IFMT) == S_IFLNK {
+                    var target = stat()
+                    guard stat(path, &target) == 0 else { skipped.append(Skip(path: path, reason: "broken symbolic link")); continue }
+                    let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+                    if !(resolved == rootURL.path || resolved.hasPrefix(rootURL.path + "/")) {
+                        skipped.append(Skip(path: path, reason: "symbolic link leaves the root")); continue
+                    }
+                    isDir = (target.st_mode & S_IFMT) == S_IFDIR
                 }
-                if isDir.boolValue { stack.append(path) } else if Languages.detect(path: path) != nil || isScript(path) { files.append(path) }
+                if isDir { stack.append(path) } else if Languages.detect(path: path) != nil || isScript(path) { files.append(path) }
             }
         }
         return (files.sorted(), skipped)

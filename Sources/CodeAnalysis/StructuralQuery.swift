@@ -34,7 +34,7 @@ public enum StructuralQuery {
             let cap = match.captures[Int(index)]
             var len: UInt32 = 0
             let name = String(cString: ts_query_capture_name_for_id(query, cap.index, &len))
-            let node = SyntaxTree.Node(raw: cap.node)
+            let node = SyntaxTree.Node(raw: cap.node, names: tree.names)
             out.append(QueryCapture(capture: name, type: node.type, text: String(tree.text(node).prefix(500)),
                                     range: SourceRange(start: node.start, end: node.end), path: nil))
         }

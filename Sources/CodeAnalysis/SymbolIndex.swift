@@ -37,9 +37,8 @@ public final class SymbolIndex: @unchecked Sendable {
             end_line INTEGER, end_col INTEGER, parent TEXT, signature TEXT, name_line INTEGER, name_col INTEGER);
         CREATE INDEX IF NOT EXISTS symbols_name ON symbols(name COLLATE NOCASE);
         CREATE INDEX IF NOT EXISTS symbols_file ON symbols(file_id);
-        CREATE TABLE IF NOT EXISTS idents(file_id INTEGER NOT NULL, name TEXT NOT NULL, line INTEGER, col INTEGER);
-        CREATE INDEX IF NOT EXISTS idents_name ON idents(name);
-        CREATE INDEX IF NOT EXISTS idents_file ON idents(file_id);
+        CREATE TABLE IF NOT EXISTS names(file_id INTEGER NOT NULL, name TEXT NOT NULL, uses INTEGER, PRIMARY KEY(name, file_id)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS names_file ON names(file_id);
         CREATE TABLE IF NOT EXISTS imports(file_id INTEGER NOT NULL, module TEXT, line INTEGER);
         CREATE INDEX IF NOT EXISTS imports_file ON imports(file_id);
         CREATE TABLE IF NOT EXISTS functions(file_id INTEGER NOT NULL, name TEXT, start_line INTEGER, end_line INTEGER, complexity INTEGER,
@@ -111,7 +110,7 @@ public final class SymbolIndex: @unchecked Sendable {
     private var lastRemoved = 0
 
     private func deleteRows(_ id: Int) throws {
-        for t in ["symbols", "idents", "imports", "functions"] { try db.execute("DELETE FROM \(t) WHERE file_id = ?", [.int(Int64(id))]) }
+        for t in ["symbols", "names", "imports", "functions"] { try db.execute("DELETE FROM \(t) WHERE file_id = ?", [.int(Int64(id))]) }
     }
 
     private func store(_ a: FileAnalysis, size: Int, mtime: Double, existing: Int?) throws {
@@ -135,8 +134,11 @@ public final class SymbolIndex: @unchecked Sendable {
                          .int(Int64(s.range.end.line)), .int(Int64(s.range.end.column)), s.parent.map { .text($0) } ?? .null, s.signature.map { .text($0) } ?? .null,
                          s.selection.map { .int(Int64($0.line)) } ?? .null, s.selection.map { .int(Int64($0.column)) } ?? .null])
         }
-        let idn = try db.prepare("INSERT INTO idents VALUES(?,?,?,?)")
-        for (n, l, c) in a.identifiers where n.count > 1 { try idn.run([.int(id), .text(n), .int(Int64(l)), .int(Int64(c))]) }
+        // The names a file uses (not every position: references re-read the few files that use a name).
+        var counts: [String: Int] = [:]
+        for (n, _, _) in a.identifiers where n.count > 1 { counts[n, default: 0] += 1 }
+        let idn = try db.prepare("INSERT INTO names VALUES(?,?,?)")
+        for (n, c) in counts { try idn.run([.int(id), .text(n), .int(Int64(c))]) }
         let imp = try db.prepare("INSERT INTO imports VALUES(?,?,?)")
         for i in a.imports { try imp.run([.int(id), .text(i.module), .int(Int64(i.line))]) }
         let fn = try db.prepare("INSERT INTO functions VALUES(?,?,?,?,?,?,?,?)")
@@ -198,28 +200,33 @@ public final class SymbolIndex: @unchecked Sendable {
         public var context: String
     }
 
-    /// Where a name occurs as an identifier, definitions marked, with the line's text.
+    /// Where a name occurs as an identifier, definitions marked, with the line's text. The index says
+    /// which files use the name; those files are parsed again for the exact positions (identifiers
+    /// only: the name inside a comment or a string is not a reference).
     public func references(_ name: String, pathPrefix: String? = nil, limit: Int = 500) throws -> [Reference] {
-        var sql = "SELECT f.path, i.line, i.col, EXISTS(SELECT 1 FROM symbols s WHERE s.file_id = i.file_id AND s.name = i.name AND s.name_line = i.line AND s.name_col = i.col) AS def FROM idents i JOIN files f ON f.id = i.file_id WHERE i.name = ?"
+        var sql = "SELECT f.id, f.path FROM names n JOIN files f ON f.id = n.file_id WHERE n.name = ?"
         var params: [SQLiteDatabase.Value] = [.text(name)]
         if let pathPrefix { sql += " AND f.path LIKE ? ESCAPE '\\'"; params.append(.text(Self.escapeLike(pathPrefix) + "%")) }
-        sql += " ORDER BY f.path, i.line, i.col LIMIT ?"
-        params.append(.int(Int64(limit)))
-        var lines: [String: [Substring]] = [:]
-        return try db.query(sql, params).map { r in
+        sql += " ORDER BY f.path"
+        var out: [Reference] = []
+        for r in try db.query(sql, params) where out.count < limit {
             let path = r["path"]?.text ?? ""
-            let line = r["line"]?.int ?? 0
-            if lines[path] == nil { lines[path] = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false) }
-            let text = lines[path].flatMap { line - 1 < $0.count && line >= 1 ? String($0[line - 1]).trimmingCharacters(in: .whitespaces) : nil } ?? ""
-            return Reference(path: path, line: line, column: r["col"]?.int ?? 0, definition: r["def"]?.int == 1, context: String(text.prefix(200)))
+            guard let a = try? FileAnalysis.analyze(path) else { continue }
+            let defs = Set(a.symbols.filter { $0.name == name }.compactMap(\.selection))
+            let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n", omittingEmptySubsequences: false)
+            for (n, l, c) in a.identifiers where n == name && out.count < limit {
+                let text = l - 1 < lines.count && l >= 1 ? String(lines[l - 1]).trimmingCharacters(in: .whitespaces) : ""
+                out.append(Reference(path: path, line: l, column: c, definition: defs.contains(Position(line: l, column: c)), context: String(text.prefix(200))))
+            }
         }
+        return out
     }
 
     /// The most important symbols within a token budget (≈ 4 characters a token): definitions ranked by
     /// how many other files use their name, grouped by file, each with its signature.
     public func repoMap(pathPrefix: String? = nil, tokens: Int = 1024) throws -> (text: String, symbols: [CodeSymbol]) {
         var sql = """
-        SELECT s.*, f.path, (SELECT count(DISTINCT i.file_id) FROM idents i WHERE i.name = s.name AND i.file_id != s.file_id) AS uses,
+        SELECT s.*, f.path, (SELECT count(*) FROM names i WHERE i.name = s.name AND i.file_id != s.file_id) AS uses,
                (SELECT count(*) FROM symbols d WHERE d.name = s.name) AS defs
         FROM symbols s JOIN files f ON f.id = s.file_id WHERE s.kind NOT IN ('key', 'heading', 'variable', 'section')
         """

@@ -5,11 +5,13 @@ import Foundation
 public final class SyntaxTree: @unchecked Sendable {
     let tree: OpaquePointer
     public let source: SourceFile
+    let names: NodeTypeNames
 
     /// Parses with a time limit, so pathological input cannot hang a request.
     public init(_ source: SourceFile, timeoutMicros: UInt64 = 5_000_000) throws {
         guard let symbol = source.language.grammar else { throw CodeError.unsupportedLanguage(source.path) }
         let language = try GrammarLibrary.shared.language(symbol)
+        names = GrammarLibrary.shared.typeNames(symbol, language)
         let parser = ts_parser_new()!
         defer { ts_parser_delete(parser) }
         ts_parser_set_language(parser, language)
@@ -24,7 +26,7 @@ public final class SyntaxTree: @unchecked Sendable {
 
     deinit { ts_tree_delete(tree) }
 
-    public var root: Node { Node(raw: ts_tree_root_node(tree)) }
+    public var root: Node { Node(raw: ts_tree_root_node(tree), names: names) }
 
     public func text(_ n: Node) -> String {
         let s = Int(ts_node_start_byte(n.raw)), e = min(Int(ts_node_end_byte(n.raw)), source.bytes.count)
@@ -32,35 +34,55 @@ public final class SyntaxTree: @unchecked Sendable {
         return String(decoding: source.bytes[s..<e], as: UTF8.self)
     }
 
-    /// Every node in document order, without recursion (deeply nested code cannot overflow the stack).
+    /// Every node of a subtree in document order, with a tree cursor (O(1) per step, no recursion:
+    /// deeply nested code cannot overflow the stack). `visit` returns false to skip a node's children.
     public func walk(_ from: Node? = nil, named: Bool = false, _ visit: (Node, _ depth: Int) -> Bool) {
-        var stack: [(Node, Int)] = [(from ?? root, 0)]
-        while let (n, d) = stack.popLast() {
-            if !named || n.isNamed { if !visit(n, d) { continue } }
-            let count = n.childCount
-            var i = count
-            while i > 0 { i -= 1; stack.append((n.child(i), d + 1)) }
+        var cursor = ts_tree_cursor_new((from ?? root).raw)
+        defer { ts_tree_cursor_delete(&cursor) }
+        var depth = 0
+        while true {
+            let n = Node(raw: ts_tree_cursor_current_node(&cursor), names: names)
+            let descend = (!named || n.isNamed) ? visit(n, depth) : true
+            if descend, ts_tree_cursor_goto_first_child(&cursor) { depth += 1; continue }
+            while depth > 0, !ts_tree_cursor_goto_next_sibling(&cursor) {
+                _ = ts_tree_cursor_goto_parent(&cursor)
+                depth -= 1
+            }
+            if depth == 0 { return }
         }
     }
 
+    /// Byte offsets where each line starts (index 0 is line 1).
+    public lazy var lineStarts: [Int] = {
+        var starts = [0]
+        for (i, b) in source.bytes.enumerated() where b == 10 { starts.append(i + 1) }
+        return starts
+    }()
+
     public struct Node {
         let raw: TSNode
-        public var type: String { String(cString: ts_node_type(raw)) }
+        unowned(unsafe) let names: NodeTypeNames
+        /// The node's type, looked up by symbol (no string is built per node).
+        public var type: String { names.name(ts_node_symbol(raw)) }
         public var isNamed: Bool { ts_node_is_named(raw) }
         public var isMissing: Bool { ts_node_is_missing(raw) }
-        public var isError: Bool { ts_node_symbol(raw) == UInt16.max || type == "ERROR" }
         public var hasError: Bool { ts_node_has_error(raw) }
         public var isNull: Bool { ts_node_is_null(raw) }
         public var childCount: Int { Int(ts_node_child_count(raw)) }
         public var namedChildCount: Int { Int(ts_node_named_child_count(raw)) }
-        public func child(_ i: Int) -> Node { Node(raw: ts_node_child(raw, UInt32(i))) }
-        public func namedChild(_ i: Int) -> Node { Node(raw: ts_node_named_child(raw, UInt32(i))) }
-        public var namedChildren: [Node] { (0..<namedChildCount).map(namedChild) }
-        public var children: [Node] { (0..<childCount).map(child) }
-        public var parent: Node? { let p = Node(raw: ts_node_parent(raw)); return p.isNull ? nil : p }
-        public var previousNamedSibling: Node? { let p = Node(raw: ts_node_prev_named_sibling(raw)); return p.isNull ? nil : p }
+        func wrap(_ r: TSNode) -> Node { Node(raw: r, names: names) }
+        public func child(_ i: Int) -> Node { wrap(ts_node_child(raw, UInt32(i))) }
+        public func namedChild(_ i: Int) -> Node { wrap(ts_node_named_child(raw, UInt32(i))) }
+        public var namedChildren: [Node] {
+            var out: [Node] = []
+            var c = ts_node_named_child(raw, 0)
+            while !ts_node_is_null(c) { out.append(wrap(c)); c = ts_node_next_named_sibling(c) }
+            return out
+        }
+        public var parent: Node? { let p = wrap(ts_node_parent(raw)); return p.isNull ? nil : p }
+        public var previousNamedSibling: Node? { let p = wrap(ts_node_prev_named_sibling(raw)); return p.isNull ? nil : p }
         public func field(_ name: String) -> Node? {
-            let n = name.withCString { Node(raw: ts_node_child_by_field_name(raw, $0, UInt32(strlen($0)))) }
+            let n = name.withCString { wrap(ts_node_child_by_field_name(raw, $0, UInt32(strlen($0)))) }
             return n.isNull ? nil : n
         }
         public var startByte: Int { Int(ts_node_start_byte(raw)) }
@@ -68,8 +90,17 @@ public final class SyntaxTree: @unchecked Sendable {
         /// 1-based line and column (columns in bytes, as editors' LSP offsets in UTF-8).
         public var start: Position { let p = ts_node_start_point(raw); return Position(line: Int(p.row) + 1, column: Int(p.column) + 1) }
         public var end: Position { let p = ts_node_end_point(raw); return Position(line: Int(p.row) + 1, column: Int(p.column) + 1) }
-        public func same(_ o: Node) -> Bool { ts_node_eq(raw, o.raw) }
     }
+}
+
+/// A grammar's node type names by symbol, built once per grammar.
+final class NodeTypeNames: @unchecked Sendable {
+    let table: [String]
+    init(_ language: OpaquePointer) {
+        let n = Int(ts_language_symbol_count(language))
+        table = (0..<n).map { String(cString: ts_language_symbol_name(language, TSSymbol($0))) }
+    }
+    @inline(__always) func name(_ s: TSSymbol) -> String { Int(s) < table.count ? table[Int(s)] : (s == UInt16.max ? "ERROR" : "") }
 }
 
 public struct Position: Codable, Sendable, Equatable, Hashable {

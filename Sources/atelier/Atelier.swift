@@ -16,7 +16,9 @@ struct Atelier: AsyncParsableCommand {
     /// than our page-level parallelism. OpenMP reads OMP_THREAD_LIMIT once, when the library loads,
     /// so when it is unset the program sets it and runs itself again.
     static func main() async {
-        if ProcessInfo.processInfo.environment["OMP_THREAD_LIMIT"] == nil {
+        // Only commands that may run OCR pay for the second start.
+        let ocrCommands: Set<String> = ["ocr", "serve", "ingest", "call", "ask", "plan", "jobs", "bench"]
+        if ProcessInfo.processInfo.environment["OMP_THREAD_LIMIT"] == nil, CommandLine.arguments.count > 1, ocrCommands.contains(CommandLine.arguments[1]) {
             setenv("OMP_THREAD_LIMIT", "1", 1)
             let args = CommandLine.arguments.map { strdup($0) } + [nil]
             execv("/proc/self/exe", args)

@@ -217,8 +217,8 @@ enum EmbeddedSchemas {
     "atelier/examples": [
       "give me an overview of the functions in src/app.py",
       "list the declarations in include/vec.h",
-      "what classes are defined in lib/models.rb?",
-      "outline main.go"
+      "what classes and methods are defined in lib/models.rb?",
+      "outline the functions of main.go"
     ]
   },
   "inputSchema": {
@@ -468,10 +468,10 @@ enum EmbeddedSchemas {
   "description": "Summarises a repository (or one folder) as its most important definitions — ranked by how many other files use them — grouped by file with signatures, cut to fit a token budget: the context a model needs to find its way around.",
   "_meta": {
     "atelier/examples": [
-      "give me a map of the repo in about 1500 tokens",
+      "give me a map of the code base in about 1500 tokens",
       "repo map of web/src only",
-      "summarise the codebase structure",
-      "I'm new here, what are the main classes and functions?"
+      "summarise the source code: main classes and functions ranked by use",
+      "which classes and functions matter most in this code base?"
     ]
   },
   "inputSchema": {
@@ -586,10 +586,10 @@ enum EmbeddedSchemas {
   "description": "Searches the repository's symbol index (built and refreshed incrementally) for definitions by name: exact, prefix or fuzzy match, optionally of one kind (function, class, method, …) and under one folder.",
   "_meta": {
     "atelier/examples": [
-      "where is compute_total defined?",
+      "where is the function compute_total defined?",
       "find the class named User",
       "which functions start with parse_?",
-      "search for a symbol like usrmgr"
+      "jump to the definition of the method render"
     ]
   },
   "inputSchema": {

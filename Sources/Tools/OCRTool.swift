@@ -74,12 +74,15 @@ public struct OCRExtractTool: Tool {
         return value
     }
 
-    /// "1,3-5" → [1, 3, 4, 5] (the schema has checked the shape).
-    static func pageList(_ s: String) throws -> [Int] {
+    /// "1,3-5" → [1, 3, 4, 5].
+    public static func pageList(_ s: String) throws -> [Int] {
         var out: [Int] = []
         for part in s.split(separator: ",") {
-            let ends = part.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard let a = ends.first, let b = ends.last, a <= b, b - a < 100_000 else { throw ToolError.failed("pages: '\(part)' is not a valid range") }
+            let raw = part.split(separator: "-", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let ends = raw.compactMap { Int($0) }
+            guard ends.count == raw.count, (1...2).contains(ends.count), let a = ends.first, let b = ends.last, a >= 1, a <= b, b - a < 100_000 else {
+                throw ToolError.failed("pages: '\(part)' is not a page or a range like 3-5")
+            }
             out += Array(a...b)
         }
         return out

@@ -35,7 +35,9 @@ struct OCRCommand: ParsableCommand {
         options.hocr = hocr
         options.useTextLayer = !ignoreTextLayer
         if let workers { options.workers = max(1, workers) }
-        if let pages { options.pages = try Self.pageList(pages) }
+        if let pages {
+            do { options.pages = try OCRExtractTool.pageList(pages) } catch { throw ValidationError("--\(error)") }
+        }
         if let preprocess { options.preprocess = try Self.preprocessing(preprocess) }
         // Several files: one file per worker (pages of a file run on the same worker), results printed
         // in the order given as soon as they are ready.
@@ -98,18 +100,6 @@ struct OCRCommand: ParsableCommand {
                 }
             }
         }
-    }
-
-    /// "1,3-5" → [1, 3, 4, 5].
-    static func pageList(_ s: String) throws -> [Int] {
-        var out: [Int] = []
-        for part in s.split(separator: ",") {
-            let ends = part.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            if ends.count == 1, let a = ends[0], a >= 1 { out.append(a) } else if ends.count == 2, let a = ends[0], let b = ends[1], a >= 1, a <= b, b - a < 100_000 {
-                out += Array(a...b)
-            } else { throw ValidationError("--pages: '\(part)' is not a page or a range like 3-5") }
-        }
-        return out
     }
 
     static func preprocessing(_ s: String) throws -> PreprocessOptions {

@@ -172,7 +172,14 @@ public struct CodeQueryTool: Tool {
         var captures: [QueryCapture] = []
         do {
             for p in paths where captures.count < limit {
-                guard let src = try? SourceFile.read(p), src.language.grammar != nil else { if paths.count == 1 { _ = try SourceFile.read(p) }; continue }
+                let src: SourceFile
+                if paths.count == 1 {
+                    src = try SourceFile.read(p)
+                    guard src.language.grammar != nil else { throw ToolError.failed("\(p): \(src.language.name) has no tree-sitter grammar here; queries need one") }
+                } else {
+                    guard let s = try? SourceFile.read(p), s.language.grammar != nil else { continue }
+                    src = s
+                }
                 let tree = try SyntaxTree(src)
                 do {
                     captures += try StructuralQuery.run(query, on: tree, limit: limit - captures.count).map { var c = $0; c.path = p; return c }

@@ -16,9 +16,7 @@ public struct FileAnalysis: Sendable {
 
     public static func analyze(_ path: String, limits: SourceFile.Limits = SourceFile.Limits()) throws -> FileAnalysis {
         let source = try SourceFile.read(path, limits: limits)
-        var sha = SHA256Hasher()
-        sha.update(source.bytes)
-        let hash = sha.finalize()
+        let hash = SHA256.hex(source.bytes)
         guard source.language.grammar != nil else {
             // No grammar: ctags for definitions, line counts only, imports by line for Swift.
             let symbols = (try? CtagsOutline.outline(path: path, language: source.language)) ?? []
@@ -28,11 +26,7 @@ public struct FileAnalysis: Sendable {
             return FileAnalysis(path: path, language: source.language.name, hash: hash, symbols: symbols, metrics: metrics, imports: imports,
                                 diagnostics: [], identifiers: Self.words(source.text))
         }
-        let timing = ProcessInfo.processInfo.environment["ATELIER_CODE_TIMING"] != nil
-        var t0 = Date()
-        func lap(_ s: String) { if timing { FileHandle.standardError.write(Data("\(s) \(Int(Date().timeIntervalSince(t0) * 1e6))us\n".utf8)); t0 = Date() } }
         let tree = try SyntaxTree(source)
-        lap("parse")
         var idents: [(String, Int, Int)] = []
         tree.walk(named: true) { n, _ in
             if n.childCount == 0, n.type.contains("identifier") || n.type == "constant" || n.type == "name" || n.type == "word" {
@@ -41,7 +35,6 @@ public struct FileAnalysis: Sendable {
             }
             return true
         }
-        lap("idents")
         // Each symbol's name position: the first occurrence of its name inside its range.
         var symbols = Outliner.outline(tree)
         var byName: [String: [(Int, Int)]] = [:]
@@ -52,13 +45,9 @@ public struct FileAnalysis: Sendable {
                 symbols[i].selection = Position(line: hit.0, column: hit.1)
             }
         }
-        lap("outline")
         let metrics = CodeMetrics.measure(tree)
-        lap("metrics")
         let imports = Imports.of(tree)
-        lap("imports")
         let diagnostics = SyntaxDiagnostics.check(tree)
-        lap("diagnostics")
         return FileAnalysis(path: path, language: source.language.name, hash: hash, symbols: symbols, metrics: metrics,
                             imports: imports, diagnostics: diagnostics, identifiers: idents)
     }
@@ -87,11 +76,4 @@ public struct FileAnalysis: Sendable {
         }
         return out
     }
-}
-
-/// SHA-256 over file contents (the index's change detector).
-struct SHA256Hasher {
-    private var h = Storage.SHA256()
-    mutating func update(_ b: [UInt8]) { h.update(b) }
-    mutating func finalize() -> String { h.finalize() }
 }

@@ -19,9 +19,7 @@ public final class SymbolIndex: @unchecked Sendable {
     public static func defaultPath(for root: String) -> String {
         let base = ProcessInfo.processInfo.environment["ATELIER_CODE_INDEX_DIR"]
             ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/atelier/code")
-        var h = Storage.SHA256()
-        h.update(Array(root.utf8))
-        return base + "/" + String(h.finalize().prefix(16)) + ".sqlite"
+        return base + "/" + String(SHA256.hex(Array(root.utf8)).prefix(16)) + ".sqlite"
     }
 
     public init(root: String, path: String? = nil) throws {

@@ -1,4 +1,3 @@
-import CTesseract
 import Foundation
 
 /// Small square outlines the size of a letter: tick boxes. A box is checked when its inside holds ink
@@ -6,18 +5,13 @@ import Foundation
 enum CheckboxDetector {
     struct Found { var bbox: BoundingBox; var checked: Bool; var fill: Double }
 
-    static func detect(binary: PixImage, ink: Bitmap, textHeight: Double) -> [Found] {
+    /// Tick boxes among the page's ink components.
+    static func detect(components: [BoundingBox], ink: Bitmap, textHeight: Double) -> [Found] {
         let th = max(8.0, textHeight)
-        guard let boxa = pixConnComp(binary.pix, nil, 8) else { return [] }
-        var b: UnsafeMutablePointer<BOXA>? = boxa
-        defer { boxaDestroy(&b) }
         var found: [Found] = []
-        for i in 0..<boxaGetCount(boxa) {
-            var x: Int32 = 0, y: Int32 = 0, w: Int32 = 0, h: Int32 = 0
-            boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h)
-            let size = Double(max(w, h))
-            guard size >= 0.8 * th, size <= 2.5 * th, Double(w) >= 0.75 * Double(h), Double(h) >= 0.75 * Double(w) else { continue }
-            let box = BoundingBox(x: Int(x), y: Int(y), width: Int(w), height: Int(h))
+        for box in components {
+            let size = Double(max(box.width, box.height))
+            guard size >= 0.8 * th, size <= 2.5 * th, Double(box.width) >= 0.75 * Double(box.height), Double(box.height) >= 0.75 * Double(box.width) else { continue }
             guard hasStraightSides(box, ink: ink) else { continue }
             let inset = max(3, Int(size / 5))
             let inner = BoundingBox(minX: box.x + inset, minY: box.y + inset, maxX: box.maxX - inset, maxY: box.maxY - inset)

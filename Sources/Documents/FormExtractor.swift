@@ -7,9 +7,9 @@ enum FormExtractor {
                        excluding taken: [BoundingBox]) -> [FormField] {
         let unit = rows.unit
         var fields: [FormField] = []
-        var used = Set<BoundingBoxKey>()
+        var used = Set<BoundingBox>()
         func free(_ w: OCRWord) -> Bool {
-            !used.contains(BoundingBoxKey(w.bbox)) && !taken.contains { $0.contains(x: w.bbox.midX, y: w.bbox.midY) }
+            !used.contains(w.bbox) && !taken.contains { $0.contains(x: w.bbox.midX, y: w.bbox.midY) }
         }
         func label(leftOf target: BoundingBox) -> [OCRWord]? {
             // The nearest segment ending left of the target, on its row.
@@ -30,13 +30,13 @@ enum FormExtractor {
         func add(_ key: [OCRWord], _ value: [OCRWord], valueBox: BoundingBox?, source: String) {
             let k = cleanKey(WordRows.text(key))
             guard !k.isEmpty else { return }
-            for w in key + value { used.insert(BoundingBoxKey(w.bbox)) }
+            for w in key + value { used.insert(w.bbox) }
             fields.append(FormField(key: k, value: WordRows.text(value), keyBBox: WordRows.box(key), valueBBox: valueBox, source: source))
         }
         // Boxes: the value is inside; the label beside it, or above it.
         for box in boxes {
             let value = words.filter { free($0) && box.contains(x: $0.bbox.midX, y: $0.bbox.midY) }.sorted { $0.bbox.x < $1.bbox.x }
-            for w in value { used.insert(BoundingBoxKey(w.bbox)) }
+            for w in value { used.insert(w.bbox) }
             if let key = label(leftOf: box) ?? label(above: box) { add(key, value, valueBox: box, source: "box") }
         }
         // Underlines: the value sits on the line; the label ends just before it.
@@ -111,10 +111,5 @@ enum FormExtractor {
         var k = s.trimmingCharacters(in: .whitespaces)
         while k.hasSuffix(":") || k.hasSuffix("_") || k.hasSuffix(".") { k.removeLast() }
         return k.trimmingCharacters(in: .whitespaces)
-    }
-
-    struct BoundingBoxKey: Hashable {
-        let x, y, w, h: Int
-        init(_ b: BoundingBox) { x = b.x; y = b.y; w = b.width; h = b.height }
     }
 }

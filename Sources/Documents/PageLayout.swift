@@ -1,7 +1,7 @@
 import Foundation
 
 /// A rectangle in page pixels (origin top left) at the page's `dpi`.
-public struct BoundingBox: Codable, Sendable, Equatable {
+public struct BoundingBox: Codable, Sendable, Hashable {
     public var x: Int, y: Int, width: Int, height: Int
     public init(x: Int, y: Int, width: Int, height: Int) { self.x = x; self.y = y; self.width = width; self.height = height }
     public init(minX: Int, minY: Int, maxX: Int, maxY: Int) { self.init(x: minX, y: minY, width: max(0, maxX - minX), height: max(0, maxY - minY)) }

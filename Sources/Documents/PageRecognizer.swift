@@ -6,6 +6,8 @@ import Foundation
 enum PageRecognizer {
     /// ATELIER_OCR_TIMING=1 prints where each page's time goes (stderr).
     static let timing = ProcessInfo.processInfo.environment["ATELIER_OCR_TIMING"] != nil
+    /// ATELIER_OCR_DEBUG_DIR=DIR writes each page's analysed ink and recognised input there (developer aid).
+    static let debugDirectory = ProcessInfo.processInfo.environment["ATELIER_OCR_DEBUG_DIR"]
 
     static func recognize(_ image: PixImage, number: Int, dpi: Int, options: OCROptions,
                           isCancelled: @escaping @Sendable () -> Bool) throws -> OCRPage {
@@ -21,12 +23,12 @@ enum PageRecognizer {
         let prepared = try Preprocessor.prepare(image, dpi: dpi, options: options.preprocess)
         mark("prepare")
         let rulings = Rulings(ink: prepared.lineInk, textHeight: prepared.textHeight)
-        if let dir = ProcessInfo.processInfo.environment["ATELIER_OCR_DEBUG_DIR"] {
-            // Developer aid: the ink the layout analysis saw, page by page.
+        if let dir = debugDirectory {
             _ = pixWrite("\(dir)/page-\(number)-ink.png", prepared.binary.pix, Int32(IFF_PNG))
         }
         mark("rulings")
-        let ticks = options.wantsForms ? CheckboxDetector.detect(binary: prepared.binary, ink: prepared.ink, textHeight: prepared.textHeight) : []
+        let components = prepared.binary.componentBoxes()
+        let ticks = options.wantsForms ? CheckboxDetector.detect(components: components, ink: prepared.ink, textHeight: prepared.textHeight) : []
         mark("ticks")
 
         // Drawn lines and tick boxes confuse the recogniser (a ruled cell reads as "|text|", a box as "O"):
@@ -42,15 +44,15 @@ enum PageRecognizer {
         for t in ticks { whiten(t.bbox, pad: 2) }
         let input = PixImage.fromGrey(grey, width: w, height: h, resolution: prepared.dpi)
         mark("clean")
-        if let dir = ProcessInfo.processInfo.environment["ATELIER_OCR_DEBUG_DIR"] {
+        if let dir = debugDirectory {
             _ = pixWrite("\(dir)/page-\(number)-input.png", input.pix, Int32(IFF_PNG))
         }
 
         let removed = rulings.lineRects + ticks.map(\.bbox)
         let (rawBlocks, hocr) = try EnginePool.shared.withEngine(languages: options.languages) { engine in
-            var (blocks, hocr) = try engine.recognize(input, dpi: prepared.dpi, scale: 1, hocr: options.hocr, isCancelled: isCancelled)
+            var (blocks, hocr) = try engine.recognize(input, dpi: prepared.dpi, hocr: options.hocr, isCancelled: isCancelled)
             mark("tesseract")
-            let missed = missedInk(prepared, read: blocks.flatMap(\.paragraphs).flatMap(\.lines).flatMap(\.words).map(\.bbox), removed: removed)
+            let missed = missedInk(prepared, components: components, read: blocks.flatMap(\.paragraphs).flatMap(\.lines).flatMap(\.words).map(\.bbox), removed: removed)
             if !missed.isEmpty {
                 let words = try engine.recognize(regions: missed, in: input, dpi: prepared.dpi, isCancelled: isCancelled)
                     .filter { $0.confidence >= 40 && $0.text.contains(where: { $0.isLetter || $0.isNumber }) }
@@ -81,22 +83,14 @@ enum PageRecognizer {
 
     /// Regions of character-sized ink that no recognised word covers, merged into word-sized groups
     /// (at most 80, largest first: a page of specks is noise, not missed text).
-    static func missedInk(_ page: PreparedPage, read: [BoundingBox], removed: [BoundingBox]) -> [BoundingBox] {
+    static func missedInk(_ page: PreparedPage, components: [BoundingBox], read: [BoundingBox], removed: [BoundingBox]) -> [BoundingBox] {
         let th = max(8, page.textHeight)
-        guard let boxa = pixConnComp(page.binary.pix, nil, 8) else { return [] }
-        var b: UnsafeMutablePointer<BOXA>? = boxa
-        defer { boxaDestroy(&b) }
         let pad = Int(th * 0.3)
         func overlaps(_ a: BoundingBox, _ c: BoundingBox) -> Bool { a.x < c.maxX && c.x < a.maxX && a.y < c.maxY && c.y < a.maxY }
-        var pieces: [BoundingBox] = []
-        for i in 0..<boxaGetCount(boxa) {
-            var x: Int32 = 0, y: Int32 = 0, w: Int32 = 0, h: Int32 = 0
-            boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h)
-            guard Double(h) >= 0.5 * th, Double(h) <= 3 * th, Double(w) <= 6 * th else { continue }
-            let c = BoundingBox(x: Int(x), y: Int(y), width: Int(w), height: Int(h))
+        let pieces = components.filter { c in
+            guard Double(c.height) >= 0.5 * th, Double(c.height) <= 3 * th, Double(c.width) <= 6 * th else { return false }
             let grown = BoundingBox(minX: c.x - pad, minY: c.y - pad, maxX: c.maxX + pad, maxY: c.maxY + pad)
-            if read.contains(where: { overlaps($0, grown) }) || removed.contains(where: { overlaps($0, c) }) { continue }
-            pieces.append(c)
+            return !read.contains { overlaps($0, grown) } && !removed.contains { overlaps($0, c) }
         }
         // Merge pieces closer than a character's height along the row into groups.
         var groups: [BoundingBox] = []

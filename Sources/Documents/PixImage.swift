@@ -64,6 +64,18 @@ public final class PixImage: @unchecked Sendable {
         return PixImage(g)
     }
 
+    /// The bounding boxes of a 1-bit image's 8-connected ink components.
+    func componentBoxes() -> [BoundingBox] {
+        guard let boxa = pixConnComp(pix, nil, 8) else { return [] }
+        var b: UnsafeMutablePointer<BOXA>? = boxa
+        defer { boxaDestroy(&b) }
+        return (0..<boxaGetCount(boxa)).map { i in
+            var x: Int32 = 0, y: Int32 = 0, w: Int32 = 0, h: Int32 = 0
+            boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h)
+            return BoundingBox(x: Int(x), y: Int(y), width: Int(w), height: Int(h))
+        }
+    }
+
     /// The pixels of an 8-bit image as rows of bytes.
     func greyBytes() -> [UInt8] {
         precondition(depth == 8)

@@ -121,16 +121,11 @@ enum Preprocessor {
     /// Ink components: the median height of those shaped like characters (0 when too few), how many
     /// there are, and how many specks of at most 3×3 pixels.
     static func components(_ binary: PixImage) -> (textHeight: Double, characters: Int, specks: Int) {
-        guard let boxa = pixConnComp(binary.pix, nil, 8) else { return (0, 0, 0) }
-        var b: UnsafeMutablePointer<BOXA>? = boxa
-        defer { boxaDestroy(&b) }
-        var heights: [Int32] = []
+        var heights: [Int] = []
         var specks = 0
-        for i in 0..<boxaGetCount(boxa) {
-            var x: Int32 = 0, y: Int32 = 0, w: Int32 = 0, h: Int32 = 0
-            boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h)
-            if w <= 3, h <= 3 { specks += 1 }
-            if h >= 4, h <= 300, w <= 3 * h, w >= 1, h <= 6 * w + 20 { heights.append(h) }
+        for c in binary.componentBoxes() {
+            if c.width <= 3, c.height <= 3 { specks += 1 }
+            if c.height >= 4, c.height <= 300, c.width <= 3 * c.height, c.width >= 1, c.height <= 6 * c.width + 20 { heights.append(c.height) }
         }
         guard heights.count >= 10 else { return (0, heights.count, specks) }
         heights.sort()

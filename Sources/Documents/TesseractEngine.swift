@@ -23,8 +23,8 @@ final class TesseractEngine {
     deinit { TessBaseAPIEnd(handle); TessBaseAPIDelete(handle) }
 
     /// Recognises `image` (already pre-processed) and returns its blocks in Tesseract's reading order,
-    /// with boxes multiplied by `scale` (to map back to the caller's page), plus hOCR when asked.
-    func recognize(_ image: PixImage, dpi: Int, scale: Double, segmentation: TessPageSegMode = PSM_AUTO,
+    /// in the image's pixels, plus hOCR when asked.
+    func recognize(_ image: PixImage, dpi: Int, segmentation: TessPageSegMode = PSM_AUTO,
                    hocr: Bool, isCancelled: @escaping () -> Bool) throws -> (blocks: [OCRBlock], hocr: String?) {
         TessBaseAPISetPageSegMode(handle, segmentation)
         TessBaseAPISetImage2(handle, image.pix)
@@ -43,7 +43,7 @@ final class TesseractEngine {
         guard rc == 0 else { throw OCRError.engineInit("recognition failed") }
         var hocrText: String?
         if hocr, let c = TessBaseAPIGetHOCRText(handle, 0) { hocrText = String(cString: c); TessDeleteText(c) }
-        return (try readBlocks(scale: scale), hocrText)
+        return (readBlocks(), hocrText)
     }
 
     /// Reads small regions of `image` one at a time as single blocks of text: what the page
@@ -58,12 +58,12 @@ final class TesseractEngine {
             if isCancelled() { throw OCRError.cancelled }
             TessBaseAPISetRectangle(handle, Int32(r.x), Int32(r.y), Int32(r.width), Int32(r.height))
             guard TessBaseAPIRecognize(handle, nil) == 0 else { continue }
-            words += try readBlocks(scale: 1).flatMap(\.paragraphs).flatMap(\.lines).flatMap(\.words)
+            words += readBlocks().flatMap(\.paragraphs).flatMap(\.lines).flatMap(\.words)
         }
         return words
     }
 
-    private func readBlocks(scale: Double) throws -> [OCRBlock] {
+    private func readBlocks() -> [OCRBlock] {
         guard let it = TessBaseAPIGetIterator(handle) else { return [] }
         defer { TessResultIteratorDelete(it) }
         let page = TessResultIteratorGetPageIterator(it)!
@@ -71,7 +71,7 @@ final class TesseractEngine {
         func box(_ level: TessPageIteratorLevel) -> BoundingBox? {
             var l: Int32 = 0, t: Int32 = 0, r: Int32 = 0, b: Int32 = 0
             guard TessPageIteratorBoundingBox(page, level, &l, &t, &r, &b) != 0 else { return nil }
-            return BoundingBox(minX: Int(l), minY: Int(t), maxX: Int(r), maxY: Int(b)).scaled(scale)
+            return BoundingBox(minX: Int(l), minY: Int(t), maxX: Int(r), maxY: Int(b))
         }
         repeat {
             guard let wb = box(RIL_WORD), let cText = TessResultIteratorGetUTF8Text(it, RIL_WORD) else { continue }

@@ -101,7 +101,7 @@ public final class ToolRegistry: @unchecked Sendable {
             catch is CancellationError { throw .cancelled }
             catch { throw .failed("\(error)") }
         }
-        let timedOut = Flag()
+        let timedOut = OneWaySwitch()
         // Off the caller's executor (it may be an I/O thread): tools may block or run long.
         let work = Task(executorPreference: globalConcurrentExecutor) { () async -> Result<ToolOutput, ToolError> in
             do { return .success(try await tool.run(args, context: ctx)) }
@@ -120,9 +120,10 @@ public final class ToolRegistry: @unchecked Sendable {
 }
 
 /// A thread-safe one-way switch.
-final class Flag: @unchecked Sendable {
+public final class OneWaySwitch: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+    public init() {}
+    public func set() { lock.withLock { value = true } }
+    public var isSet: Bool { lock.withLock { value } }
 }

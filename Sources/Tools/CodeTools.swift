@@ -31,12 +31,14 @@ public final class CodeService: @unchecked Sendable {
         return index
     }
 
-    static func json<T: Encodable>(_ v: T) -> JSONValue {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let d = try? enc.encode(v), let j = try? JSONParser.parse(String(decoding: d, as: UTF8.self)) else { return .null }
-        return j
+    /// The index for a call's optional `path` argument, and the folder to restrict results to (none
+    /// when the call names no path: the whole root).
+    func scopedIndex(_ arguments: JSONValue) throws -> (index: SymbolIndex, prefix: String?) {
+        let scope = try resolve(arguments["path"]?.stringValue)
+        return (try index(containing: scope), arguments["path"] == nil ? nil : scope)
     }
+
+    static func json<T: Encodable>(_ v: T) -> JSONValue { JSONValue(encoding: v) }
 
     static func analyze(_ path: String) throws -> FileAnalysis {
         do { return try FileAnalysis.analyze(path) } catch let e as CodeError { throw ToolError.failed(e.description) }
@@ -64,11 +66,10 @@ public struct CodeSymbolsTool: Tool {
     public let descriptor = ToolCatalog.descriptor("code_symbols")
     let service: CodeService
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
-        let scope = try service.resolve(arguments["path"]?.stringValue)
-        let index = try service.index(containing: scope)
+        let (index, prefix) = try service.scopedIndex(arguments)
         let match = SymbolIndex.Match(rawValue: arguments["match"]?.stringValue ?? "fuzzy") ?? .fuzzy
         let found = try index.symbols(arguments["query"]!.stringValue!, match: match, kind: arguments["kind"]?.stringValue,
-                                      pathPrefix: arguments["path"] == nil ? nil : scope, limit: arguments["limit"]?.intValue ?? 50)
+                                      pathPrefix: prefix, limit: arguments["limit"]?.intValue ?? 50)
         let text = found.map { "\(index.relative($0.path ?? "")):\($0.range.start.line): \($0.kind) \($0.name)\($0.signature.map { "  — \($0)" } ?? "")" }.joined(separator: "\n")
         return ToolOutput(structured: .object(JSONObject([("symbols", CodeService.json(found))])), text: text.isEmpty ? "no matching symbols" : text)
     }
@@ -78,10 +79,9 @@ public struct CodeReferencesTool: Tool {
     public let descriptor = ToolCatalog.descriptor("code_references")
     let service: CodeService
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
-        let scope = try service.resolve(arguments["path"]?.stringValue)
-        let index = try service.index(containing: scope)
+        let (index, prefix) = try service.scopedIndex(arguments)
         let name = arguments["symbol"]!.stringValue!
-        let refs = try index.references(name, pathPrefix: arguments["path"] == nil ? nil : scope, limit: arguments["limit"]?.intValue ?? 500)
+        let refs = try index.references(name, pathPrefix: prefix, limit: arguments["limit"]?.intValue ?? 500)
         let text = refs.map { "\(index.relative($0.path)):\($0.line):\($0.column)\($0.definition ? " (definition)" : ""): \($0.context)" }.joined(separator: "\n")
         return ToolOutput(structured: .object(JSONObject([("symbol", .string(name)), ("references", CodeService.json(refs))])),
                           text: text.isEmpty ? "\(name) is not used anywhere" : text)
@@ -198,10 +198,9 @@ public struct CodeRepoMapTool: Tool {
     public let descriptor = ToolCatalog.descriptor("code_repo_map")
     let service: CodeService
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {
-        let scope = try service.resolve(arguments["path"]?.stringValue)
-        let index = try service.index(containing: scope)
+        let (index, prefix) = try service.scopedIndex(arguments)
         let tokens = arguments["tokens"]?.intValue ?? 1024
-        let (map, symbols) = try index.repoMap(pathPrefix: arguments["path"] == nil ? nil : scope, tokens: tokens)
+        let (map, symbols) = try index.repoMap(pathPrefix: prefix, tokens: tokens)
         return ToolOutput(structured: .object(JSONObject([("map", .string(map)), ("symbols", CodeService.json(symbols)), ("tokens", JSONValue((map.count + 3) / 4))])),
                           text: map.isEmpty ? "no symbols" : map)
     }

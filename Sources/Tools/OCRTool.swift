@@ -25,7 +25,7 @@ public struct OCRExtractTool: Tool {
         options.hocr = arguments["hocr"]?.boolValue ?? false
         let markdown = arguments["format"]?.stringValue == "markdown"
 
-        let flag = CancelFlag()
+        let flag = OneWaySwitch()
         let deadline = context.deadline
         let opts = options
         let doc: OCRDocument = try await withTaskCancellationHandler {
@@ -64,14 +64,10 @@ public struct OCRExtractTool: Tool {
 
     /// The document as JSON, with `text` at the top for readers that want only that.
     public static func json(_ doc: OCRDocument) -> JSONValue {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? enc.encode(doc), var value = try? JSONParser.parse(String(decoding: data, as: UTF8.self)),
-              case .object(var o) = value else { return .null }
+        guard case .object(var o) = JSONValue(encoding: doc) else { return .null }
         o["text"] = .string(doc.text)
         if doc.type == nil { o["type"] = .null }
-        value = .object(o)
-        return value
+        return .object(o)
     }
 
     /// "1,3-5" → [1, 3, 4, 5].
@@ -86,12 +82,5 @@ public struct OCRExtractTool: Tool {
             out += Array(a...b)
         }
         return out
-    }
-
-    final class CancelFlag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = false
-        func set() { lock.withLock { value = true } }
-        var isSet: Bool { lock.withLock { value } }
     }
 }

@@ -15,6 +15,9 @@ public final class SymbolIndex: @unchecked Sendable {
         public var seconds: Double
     }
 
+    /// Bumped whenever the tables change.
+    static let layoutVersion = 2
+
     /// The default location: a cache file per repository root.
     public static func defaultPath(for root: String) -> String {
         let base = ProcessInfo.processInfo.environment["ATELIER_CODE_INDEX_DIR"]
@@ -27,7 +30,12 @@ public final class SymbolIndex: @unchecked Sendable {
         let p = path ?? Self.defaultPath(for: self.root)
         try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         db = try SQLiteDatabase(path: p)
+        // An index written by an older layout is rebuilt from scratch rather than misread.
+        if let v = try db.query("PRAGMA user_version").first?["user_version"]?.int, v != Self.layoutVersion {
+            try db.executeScript("DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS symbols; DROP TABLE IF EXISTS idents; DROP TABLE IF EXISTS names; DROP TABLE IF EXISTS imports; DROP TABLE IF EXISTS functions;")
+        }
         try db.executeScript("""
+        PRAGMA user_version = \(Self.layoutVersion);
         PRAGMA journal_mode=WAL;
         CREATE TABLE IF NOT EXISTS files(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, hash TEXT NOT NULL, size INTEGER, mtime REAL,
             language TEXT, lines INTEGER, code INTEGER, comment INTEGER, blank INTEGER, error TEXT);

@@ -35,6 +35,16 @@ final class IndexTests: XCTestCase {
         XCTAssertTrue(try index.symbols("h", match: .exact).isEmpty)
     }
 
+    func testAnIndexWithAnOlderLayoutIsRebuilt() throws {
+        try index.update()
+        try index.db.execute("PRAGMA user_version = 1")
+        try index.db.execute("DROP TABLE names")
+        try index.db.execute("CREATE TABLE idents(file_id INTEGER, name TEXT, line INTEGER, col INTEGER)")
+        let reopened = try SymbolIndex(root: s.root.path, path: s.root.appendingPathComponent(".idx.sqlite").path)
+        XCTAssertEqual(try reopened.update().analysed, 7)
+        XCTAssertEqual(try reopened.symbols("compute_total", match: .exact).count, 1)
+    }
+
     func testSymbolSearchExactPrefixFuzzyAndKind() throws {
         try index.update()
         XCTAssertEqual(try index.symbols("compute_total", match: .exact).first?.path, s.root.appendingPathComponent("app/models.py").path)

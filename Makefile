@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code torch-venv schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion torch-venv diffusion-goldens schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -30,7 +30,7 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code
+bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
@@ -38,12 +38,21 @@ bench-schema: build
 bench-rpc: build
 	.venv/bin/python tools/bench_rpc.py $(BIN_RELEASE)
 
-# torch==2.13.0+cpu comes from the local wheel folder (find-links); numpy and torch's dependencies from the index.
+# torch==2.13.0+cpu comes from the local wheel folder (find-links); numpy, the diffusion references
+# (diffusers, transformers and what CLIPTokenizer needs) and torch's dependencies from the index.
+DIFFUSION_PINS := 'diffusers==0.42.1' 'transformers==5.25.0' 'safetensors==0.8.0' 'ftfy==6.3.1' 'regex==2026.11.19'
 torch-venv:
-	@$(TORCH_VENV)/bin/python -c 'import torch, numpy' 2>/dev/null || { \
-	  echo "creating $(TORCH_VENV) (torch 2.13.0+cpu, numpy)"; \
+	@$(TORCH_VENV)/bin/python -c 'import torch, numpy, diffusers, transformers' 2>/dev/null || { \
+	  echo "creating $(TORCH_VENV) (torch 2.13.0+cpu, numpy, diffusers, transformers)"; \
 	  python3 -m venv $(TORCH_VENV) && \
-	  $(TORCH_VENV)/bin/pip install --find-links $(TORCH_WHEELS) 'torch==2.13.0+cpu' numpy; }
+	  $(TORCH_VENV)/bin/pip install --find-links $(TORCH_WHEELS) 'torch==2.13.0+cpu' numpy $(DIFFUSION_PINS); }
+
+# Parity fixtures for the Diffusion module (committed; `make test` only reads them).
+diffusion-goldens: torch-venv
+	$(TORCH_VENV)/bin/python tools/gen_diffusion_fixtures.py
+
+bench-diffusion: build torch-venv
+	$(TORCH_VENV)/bin/python tools/bench_diffusion.py $(BIN_RELEASE)
 
 bench-neural: build torch-venv
 	$(TORCH_VENV)/bin/python tools/bench_neural.py $(BIN_RELEASE)

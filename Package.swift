@@ -21,7 +21,9 @@ let package = Package(
         // Numeric code is optimised even in debug builds: unoptimised it is ~30× slower, which makes
         // the test suite (real models, real ingests) slow for no benefit.
         .target(name: "Neural", dependencies: ["CBLAS"], swiftSettings: optimizedAlways),
-        .target(name: "Text", dependencies: ["Neural"], swiftSettings: optimizedAlways),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Text", dependencies: ["Neural", "CZlib"], swiftSettings: optimizedAlways),
+        .target(name: "Diffusion", dependencies: ["Neural", "Text", "CZlib"], swiftSettings: optimizedAlways),
         .systemLibrary(name: "CTesseract", path: "Sources/CTesseract", providers: [.apt(["libtesseract-dev", "libleptonica-dev"])]),
         // Layout analysis walks every pixel of a page: optimised even in debug builds.
         .target(name: "Documents", dependencies: ["CTesseract"], swiftSettings: optimizedAlways),
@@ -38,9 +40,9 @@ let package = Package(
         .target(name: "Planner", dependencies: ["JSONSchema", "Text", "Neural"], swiftSettings: optimizedAlways),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage", "Planner"]),
         .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS", "Documents"], swiftSettings: optimizedAlways),
-        .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "CodeAnalysis", "Yams"]),
+        .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "CodeAnalysis", "Diffusion", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
-            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents", "CodeAnalysis",
+            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents", "CodeAnalysis", "Diffusion",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: [
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural"], resources: [.copy("Goldens")]),
         .testTarget(name: "TextTests", dependencies: ["Text", "Neural"], resources: [.copy("Goldens")]),
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Text", "Neural"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),
         .testTarget(name: "CodeAnalysisTests", dependencies: ["CodeAnalysis"]),
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Text", "Storage"]),

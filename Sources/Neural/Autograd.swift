@@ -23,8 +23,9 @@ public enum Autograd {
     public static var isRecording: Bool { recording }
 
     /// Runs `body` without recording a graph (inference, frozen parts, optimizer updates).
-    public static func withoutGrad<T>(_ body: () throws -> T) rethrows -> T {
-        try $recording.withValue(false) { try body() }
+    public static func withoutGrad<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        let result: Result<T, E> = $recording.withValue(false) { Result { () throws(E) -> T in try body() } }
+        return try result.get()
     }
 }
 

@@ -1,5 +1,8 @@
 import CBLAS
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The BLAS backend: OpenBLAS's sgemm, row-major.
 public enum BLAS {
@@ -43,5 +46,21 @@ public enum BLASStartup {
         setenv("ATELIER_NO_REEXEC", "1", 1)
         var argv = arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", &argv)
+    }
+}
+
+/// Large tensors come and go on every op. glibc serves blocks above 128 KiB with fresh `mmap`s and
+/// unmaps them on free, so each op paid for zeroing new pages (a fifth of an SD UNet step). Keeping
+/// blocks up to 1 GiB on the heap, and not trimming it, lets freed tensors be reused.
+public enum Allocator {
+    public static func keepFreedMemory() {
+        #if canImport(Glibc)
+        // mallopt is not in Swift's Glibc module (malloc.h); M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3.
+        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+        _ = mallopt(-3, 1 << 30)
+        _ = mallopt(-1, Int32.max)
+        #endif
     }
 }

@@ -29,20 +29,32 @@ extension Module {
     }
 }
 
-func nested(_ prefix: String, _ m: Module) -> [(String, Tensor)] { m.namedParameters.map { (prefix + "." + $0.0, $0.1) } }
+/// "prefix.name" for each of a child module's parameters.
+public func nested(_ prefix: String, _ m: Module) -> [(String, Tensor)] { m.namedParameters.map { (prefix + "." + $0.0, $0.1) } }
+
+/// "prefix.i.name" for a list of child modules (PyTorch's `ModuleList` naming).
+public func nested(_ prefix: String, _ list: [Module]) -> [(String, Tensor)] {
+    list.enumerated().flatMap { i, m in nested("\(prefix).\(i)", m) }
+}
 
 /// y = x·Wᵀ + b.
 public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
 
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: inout NumPyRandom) {
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, initializer: inout ParameterInit) {
         // PyTorch's default: U(-1/√in, 1/√in).
         let bound = 1 / Float(inFeatures).squareRoot()
-        weight = rng.uniform([outFeatures, inFeatures], low: -bound, high: bound)
-        self.bias = bias ? rng.uniform([outFeatures], low: -bound, high: bound) : nil
+        weight = initializer.uniform([outFeatures, inFeatures], bound: bound)
+        self.bias = bias ? initializer.uniform([outFeatures], bound: bound) : nil
         weight.requiresGrad = true
         self.bias?.requiresGrad = true
+    }
+
+    public convenience init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, rng: inout NumPyRandom) {
+        var p = ParameterInit.random(rng)
+        self.init(inFeatures, outFeatures, bias: bias, initializer: &p)
+        rng = p.generator!
     }
 
     public var namedParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
@@ -57,14 +69,22 @@ public final class Conv2d: Module {
     public let bias: Tensor?
     public let options: Conv2DOptions
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, options: Conv2DOptions = .init(), bias: Bool = true, rng: inout NumPyRandom) {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, options: Conv2DOptions = .init(), bias: Bool = true,
+                initializer: inout ParameterInit) {
         let fanIn = inChannels / options.groups * kernel * kernel
         let bound = 1 / Float(fanIn).squareRoot()
-        weight = rng.uniform([outChannels, inChannels / options.groups, kernel, kernel], low: -bound, high: bound)
-        self.bias = bias ? rng.uniform([outChannels], low: -bound, high: bound) : nil
+        weight = initializer.uniform([outChannels, inChannels / options.groups, kernel, kernel], bound: bound)
+        self.bias = bias ? initializer.uniform([outChannels], bound: bound) : nil
         self.options = options
         weight.requiresGrad = true
         self.bias?.requiresGrad = true
+    }
+
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, options: Conv2DOptions = .init(), bias: Bool = true,
+                            rng: inout NumPyRandom) {
+        var p = ParameterInit.random(rng)
+        self.init(inChannels, outChannels, kernel: kernel, options: options, bias: bias, initializer: &p)
+        rng = p.generator!
     }
 
     public var namedParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
@@ -117,9 +137,15 @@ public final class LayerNorm: Module {
 public final class Embedding: Module {
     public let weight: Tensor
 
-    public init(_ vocab: Int, _ dim: Int, rng: inout NumPyRandom) {
-        weight = rng.normal([vocab, dim])
+    public init(_ vocab: Int, _ dim: Int, initializer: inout ParameterInit) {
+        weight = initializer.normal([vocab, dim])
         weight.requiresGrad = true
+    }
+
+    public convenience init(_ vocab: Int, _ dim: Int, rng: inout NumPyRandom) {
+        var p = ParameterInit.random(rng)
+        self.init(vocab, dim, initializer: &p)
+        rng = p.generator!
     }
 
     public var namedParameters: [(String, Tensor)] { [("weight", weight)] }
@@ -135,13 +161,19 @@ public final class MultiHeadAttention: Module {
     public let heads: Int
     public let toQ: Linear, toK: Linear, toV: Linear, toOut: Linear
 
-    public init(queryDim: Int, contextDim: Int? = nil, heads: Int, headDim: Int, rng: inout NumPyRandom) {
+    public init(queryDim: Int, contextDim: Int? = nil, heads: Int, headDim: Int, qkvBias: Bool = false, initializer: inout ParameterInit) {
         self.heads = heads
         let inner = heads * headDim
-        toQ = Linear(queryDim, inner, bias: false, rng: &rng)
-        toK = Linear(contextDim ?? queryDim, inner, bias: false, rng: &rng)
-        toV = Linear(contextDim ?? queryDim, inner, bias: false, rng: &rng)
-        toOut = Linear(inner, queryDim, rng: &rng)
+        toQ = Linear(queryDim, inner, bias: qkvBias, initializer: &initializer)
+        toK = Linear(contextDim ?? queryDim, inner, bias: qkvBias, initializer: &initializer)
+        toV = Linear(contextDim ?? queryDim, inner, bias: qkvBias, initializer: &initializer)
+        toOut = Linear(inner, queryDim, initializer: &initializer)
+    }
+
+    public convenience init(queryDim: Int, contextDim: Int? = nil, heads: Int, headDim: Int, rng: inout NumPyRandom) {
+        var p = ParameterInit.random(rng)
+        self.init(queryDim: queryDim, contextDim: contextDim, heads: heads, headDim: headDim, initializer: &p)
+        rng = p.generator!
     }
 
     public var namedParameters: [(String, Tensor)] {

@@ -46,9 +46,20 @@ public struct AtelierConfig: Codable, Sendable {
         public var workers: Int?
     }
 
+    /// Mirror of the `image` section.
+    public struct Image: Codable, Sendable {
+        /// Default diffusers model folder for `image_generate`.
+        public var model: String?
+        /// Where generated images go (relative to the first root unless absolute).
+        public var outputDirectory: String?
+        /// CLIP BPE vocabulary for model folders without `tokenizer/`.
+        public var vocabulary: String?
+    }
+
     public var roots: [String]?
     public var planner: Planner?
     public var ocr: OCR?
+    public var image: Image?
     public var limits: Limits?
     public var jobsDatabase: String?
     public var ragDatabase: String?

@@ -811,6 +811,62 @@ enum EmbeddedSchemas {
   }
 }
 """#,
+        "image_generate": #"""
+{
+  "name": "image_generate",
+  "title": "Generate images from a text prompt (Stable Diffusion)",
+  "description": "Draws images from a text description with a Stable Diffusion model (SD 1.x/2.x architecture, diffusers folder) computed in-process on the CPU: text-to-image, or image-to-image from an init image with a strength. Writes PNGs plus a JSON sidecar with every parameter (seed included) so the images can be made again, reports progress per denoising step and can be cancelled. Images are also listed as MCP resources (atelier://images/…).",
+  "_meta": {"atelier/examples": ["generate an image of a red star on a gray background", "draw a small blue circle", "make a picture of a lighthouse at dusk with seed 42", "render 4 images of a cat in watercolor", "turn sketch.png into a painting", "create an illustration from this prompt"]},
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "prompt": {"x-grounding": "request", "type": "string", "minLength": 1, "maxLength": 4000, "description": "What to draw. Longer than 75 CLIP tokens is truncated, with a warning."},
+      "negative_prompt": {"type": "string", "maxLength": 4000, "default": "", "description": "What to steer away from."},
+      "model": {"x-grounding": "directory", "type": "string", "minLength": 1, "description": "diffusers model folder inside the roots; default: the config's image.model."},
+      "steps": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 30, "description": "Denoising steps."},
+      "guidance": {"type": "number", "minimum": 0, "maximum": 100, "default": 7.5, "description": "Classifier-free guidance scale; 1 turns guidance off."},
+      "scheduler": {"enum": ["ddim", "ddpm", "euler", "euler_a", "dpmpp_2m"], "description": "Sampler; default: the model's own scheduler."},
+      "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295, "default": 0, "description": "Same seed and parameters, same images."},
+      "num_images": {"type": "integer", "minimum": 1, "maximum": 16, "default": 1},
+      "width": {"type": "integer", "minimum": 8, "maximum": 4096, "multipleOf": 8, "description": "Default: the model's native size."},
+      "height": {"type": "integer", "minimum": 8, "maximum": 4096, "multipleOf": 8, "description": "Default: the model's native size."},
+      "eta": {"type": "number", "minimum": 0, "maximum": 1, "default": 0, "description": "DDIM eta."},
+      "clip_skip": {"type": "integer", "minimum": 0, "maximum": 11, "default": 0, "description": "Text-encoder layers skipped from the end."},
+      "init_image": {"x-grounding": "file", "type": "string", "minLength": 1, "description": "PNG to start from (image-to-image), inside the roots."},
+      "strength": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.8, "description": "Image-to-image: how much the init image changes."}
+    },
+    "required": ["prompt"],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "images": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+      "resources": {"type": "array", "items": {"type": "string"}},
+      "sidecar": {"type": "string"},
+      "model": {"type": "string"},
+      "prompt": {"type": "string"},
+      "negative_prompt": {"type": "string"},
+      "steps": {"type": "integer"},
+      "guidance": {"type": "number"},
+      "scheduler": {"type": "string"},
+      "seed": {"type": "integer"},
+      "num_images": {"type": "integer"},
+      "width": {"type": "integer"},
+      "height": {"type": "integer"},
+      "eta": {"type": "number"},
+      "clip_skip": {"type": "integer"},
+      "init_image": {"type": "string"},
+      "strength": {"type": "number"},
+      "timesteps": {"type": "array", "items": {"type": "number"}},
+      "warnings": {"type": "array", "items": {"type": "string"}},
+      "seconds": {"type": "number"},
+      "atelier_version": {"type": "string"}
+    },
+    "required": ["images", "sidecar", "model", "prompt", "steps", "guidance", "scheduler", "seed", "width", "height", "warnings"]
+  }
+}
+"""#,
         "ocr_extract": ##"""
 {
   "name": "ocr_extract",
@@ -1072,6 +1128,16 @@ enum EmbeddedSchemas {
         "maxBytes": {"type": "integer", "minimum": 1, "description": "Larger files are refused. Default: 536870912"},
         "pdfDPI": {"type": "integer", "minimum": 50, "maximum": 1200, "description": "Resolution for rendering PDF pages without text. Default: 300"},
         "workers": {"type": "integer", "minimum": 1, "maximum": 256, "description": "Pages recognised at once, one Tesseract engine each. Default: the number of cores"}
+      },
+      "additionalProperties": false
+    },
+    "image": {
+      "description": "Defaults of `image_generate`.",
+      "type": "object",
+      "properties": {
+        "model": {"type": "string", "minLength": 1, "description": "A diffusers-layout Stable Diffusion folder used when a call names none (relative to this file)."},
+        "outputDirectory": {"type": "string", "minLength": 1, "description": "Where images and their JSON sidecars are written (relative to the first root). Default: images"},
+        "vocabulary": {"type": "string", "minLength": 1, "description": "CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz) for model folders without tokenizer/. Default: the bootstrap's copy"}
       },
       "additionalProperties": false
     },

@@ -38,6 +38,9 @@ public enum ToolCatalog {
         try registry.register(CodeQueryTool(service: code))
         try registry.register(CodeRepoMapTool(service: code))
         try registry.register(OCRExtractTool(sandbox: sandbox, defaults: OCRExtractTool.options(config?.ocr)))
+        let images = ImageService(sandbox: sandbox, config: config?.image, baseDirectory: config?.baseDirectory)
+        try registry.register(ImageGenerateTool(service: images))
+        registry.addResourceProvider(ImageResources(service: images))
         if debugTools { try registry.register(DebugSleepTool()) }
         try registry.register(AskTool(registry: registry, resolver: PlannerFactory(config: config?.planner, roots: registry.roots).resolver))
         for spec in config?.tools ?? [] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Neural
 
 @main
 struct Atelier: AsyncParsableCommand {
@@ -9,7 +10,7 @@ struct Atelier: AsyncParsableCommand {
         abstract: "A tool-orchestration server: JSON-RPC 2.0 and MCP over stdio and TCP, schema-validated parallel tool calls.",
         version: version,
         subcommands: [ServeCommand.self, ToolsCommand.self, CallCommand.self, AskCommand.self, PlanCommand.self, SchemaCommand.self, JobsCommand.self,
-                      IngestCommand.self, SearchCommand.self, OCRCommand.self, CodeCommand.self, EmbedCommand.self, BenchCommand.self, EvalCommand.self]
+                      IngestCommand.self, SearchCommand.self, OCRCommand.self, CodeCommand.self, SampleCommand.self, EmbedCommand.self, BenchCommand.self, EvalCommand.self]
     )
 
     /// Tesseract parallelises inside a page with OpenMP, which on a busy machine is many times slower
@@ -24,6 +25,7 @@ struct Atelier: AsyncParsableCommand {
             execv("/proc/self/exe", args)
             // execv returns only on failure: carry on with OpenMP's defaults.
         }
+        Allocator.keepFreedMemory()
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }

@@ -1,0 +1,105 @@
+import Foundation
+import Neural
+import Text
+
+/// A Stable Diffusion model read from a diffusers-layout folder: `model_index.json`, `unet/`, `vae/`,
+/// `text_encoder/`, `tokenizer/` and `scheduler/`, each with its `config.json` and safetensors
+/// weights (f32, f16 or bf16; computed in f32). Parameters are frozen: sampling records no graph.
+public final class StableDiffusionModel: @unchecked Sendable {
+    public let folder: String
+    public let tokenizer: CLIPTokenizer
+    public let textEncoder: CLIPTextModel
+    public let unet: UNet2DConditionModel
+    public let vae: AutoencoderKL
+    public let schedulerConfig: SchedulerConfig
+    /// The sampler the folder's scheduler config names (DDIM when it names none we implement).
+    public let defaultScheduler: SchedulerKind
+
+    public init(tokenizer: CLIPTokenizer, textEncoder: CLIPTextModel, unet: UNet2DConditionModel, vae: AutoencoderKL,
+                schedulerConfig: SchedulerConfig, folder: String = "") throws(DiffusionError) {
+        guard unet.config.crossAttentionDim == textEncoder.config.hiddenSize else {
+            throw .model("the UNet cross-attends to \(unet.config.crossAttentionDim)-d text embeddings but the text encoder makes \(textEncoder.config.hiddenSize)-d ones")
+        }
+        guard unet.config.inChannels == vae.config.latentChannels else {
+            throw .model("the UNet takes \(unet.config.inChannels) latent channels but the VAE makes \(vae.config.latentChannels)")
+        }
+        self.folder = folder
+        self.tokenizer = tokenizer
+        self.textEncoder = textEncoder
+        self.unet = unet
+        self.vae = vae
+        self.schedulerConfig = schedulerConfig
+        defaultScheduler = schedulerConfig.className.flatMap(SchedulerKind.init(className:)) ?? .ddim
+        for m in [textEncoder, unet, vae] as [Module] { m.setFrozen(true) }
+    }
+
+    /// Loads a diffusers folder. `bpeVocabulary` is used when the folder has no `tokenizer/`.
+    public convenience init(folder: String, bpeVocabulary: String? = nil) throws(DiffusionError) {
+        let root = URL(fileURLWithPath: folder)
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+            throw .model("model folder '\(folder)' does not exist")
+        }
+        func part(_ name: String) throws(DiffusionError) -> String {
+            let p = root.appendingPathComponent(name).path
+            guard fm.fileExists(atPath: p) else {
+                throw .model("'\(folder)' is not a complete diffusers model: it has no \(name)/ (expected model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/)")
+            }
+            return p
+        }
+        func config<C: Decodable>(_ type: C.Type, _ dir: String, _ file: String = "config.json") throws(DiffusionError) -> C {
+            let p = URL(fileURLWithPath: dir).appendingPathComponent(file).path
+            guard let data = fm.contents(atPath: p) else { throw .model("missing '\(p)'") }
+            do {
+                let decoder = JSONDecoder()
+                decoder.keyDecodingStrategy = .convertFromSnakeCase
+                return try decoder.decode(C.self, from: data)
+            } catch { throw .model("cannot read '\(p)': \(error)") }
+        }
+
+        let textDir = try part("text_encoder"), unetDir = try part("unet"), vaeDir = try part("vae")
+        let tokenizer: CLIPTokenizer
+        let tokenizerDir = root.appendingPathComponent("tokenizer").path
+        do {
+            if fm.fileExists(atPath: tokenizerDir + "/vocab.json") {
+                tokenizer = try CLIPTokenizer(folder: tokenizerDir)
+            } else if let bpe = bpeVocabulary {
+                tokenizer = try CLIPTokenizer(bpeFile: bpe)
+            } else {
+                throw DiffusionError.model("'\(folder)' has no tokenizer/ (vocab.json, merges.txt) and no CLIP BPE vocabulary was given")
+            }
+        } catch let e as DiffusionError { throw e } catch { throw .model("\(error)") }
+
+        var zeros = ParameterInit.zeros
+        let text = try CLIPTextModel(config: config(CLIPTextConfig.self, textDir), initializer: &zeros)
+        let unet = try UNet2DConditionModel(config: config(UNet2DConditionConfig.self, unetDir), initializer: &zeros)
+        let vae = try AutoencoderKL(config: config(AutoencoderKLConfig.self, vaeDir), initializer: &zeros)
+
+        let textWeights = WeightLoader(files: try WeightLoader.files(in: textDir, stem: "model"))
+        // Some exports drop the "text_model." prefix.
+        try textWeights.load(text, aliases: { name in name.hasPrefix("text_model.") ? [String(name.dropFirst("text_model.".count))] : [] })
+        try WeightLoader(files: try WeightLoader.files(in: unetDir, stem: "diffusion_pytorch_model")).load(unet)
+        try WeightLoader(files: try WeightLoader.files(in: vaeDir, stem: "diffusion_pytorch_model")).load(vae, aliases: Self.legacyVAENames)
+
+        // SchedulerConfig spells its keys itself (it has `_class_name`), so no key strategy here.
+        let schedulerPath = root.appendingPathComponent("scheduler/scheduler_config.json").path
+        var scheduler = SchedulerConfig.stableDiffusion
+        if let data = fm.contents(atPath: schedulerPath) {
+            do { scheduler = try JSONDecoder().decode(SchedulerConfig.self, from: data) } catch { throw .model("cannot read '\(schedulerPath)': \(error)") }
+        }
+        try self.init(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: vae, schedulerConfig: scheduler, folder: folder)
+    }
+
+    /// Pre-0.14 diffusers VAE attention names (query/key/value/proj_attn).
+    static func legacyVAENames(_ name: String) -> [String] {
+        let map = ["to_q.": "query.", "to_k.": "key.", "to_v.": "value.", "to_out.0.": "proj_attn."]
+        for (new, old) in map where name.contains("attentions.0.\(new)") {
+            return [name.replacingOccurrences(of: "attentions.0.\(new)", with: "attentions.0.\(old)")]
+        }
+        return []
+    }
+
+    /// Pixels per latent along each side.
+    public var vaeScale: Int { vae.config.downsampling }
+}

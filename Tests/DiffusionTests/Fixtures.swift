@@ -1,0 +1,32 @@
+import Foundation
+import Neural
+import XCTest
+
+/// The diffusers/transformers reference outputs made by `tools/gen_diffusion_fixtures.py`.
+enum Fixtures {
+    static let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
+    static var tinySD: String { root.appendingPathComponent("tiny-sd").path }
+
+    static func json(_ name: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: root.appendingPathComponent(name)))
+    }
+
+    static func tensors(_ name: String) throws -> SafeTensors {
+        try SafeTensors(path: root.appendingPathComponent(name).path)
+    }
+
+    /// CLIP's BPE vocabulary from the model cache (fetched by the bootstrap), when present.
+    static var bpeVocabulary: String? {
+        let env = ProcessInfo.processInfo.environment
+        let models = env["ATELIER_MODELS"] ?? ((env["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/atelier/models")
+        let path = models + "/open-clip/bpe_simple_vocab_16e6.txt.gz"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+}
+
+/// Largest |a − b| over two tensors of one shape.
+func maxAbsDifference(_ a: Tensor, _ b: Tensor, file: StaticString = #filePath, line: UInt = #line) -> Float {
+    XCTAssertEqual(a.shape, b.shape, "shapes differ", file: file, line: line)
+    guard a.shape == b.shape else { return .infinity }
+    return zip(a.data, b.data).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}

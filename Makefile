@@ -50,6 +50,7 @@ torch-venv:
 # Parity fixtures for the Diffusion module (committed; `make test` only reads them).
 diffusion-goldens: torch-venv
 	$(TORCH_VENV)/bin/python tools/gen_diffusion_fixtures.py
+	$(TORCH_VENV)/bin/python tools/gen_single_file_fixture.py
 
 bench-diffusion: build torch-venv
 	$(TORCH_VENV)/bin/python tools/bench_diffusion.py $(BIN_RELEASE)

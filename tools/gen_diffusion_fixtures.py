@@ -2,11 +2,14 @@
 """Writes the parity fixtures ("goldens") for the Swift `Diffusion` module into
 Tests/DiffusionTests/Fixtures/. The reference is diffusers + transformers + torch on CPU, float32.
 
-    make diffusion-goldens            # = .venv-torch/bin/python tools/gen_diffusion_fixtures.py
+    make diffusion-goldens            # = .venv-torch/bin/python tools/gen_diffusion_fixtures.py, then
+                                      #   tools/gen_single_file_fixture.py (tiny-sd-single-file.safetensors)
     .venv-torch/bin/python tools/gen_diffusion_fixtures.py --bpe PATH/bpe_simple_vocab_16e6.txt.gz
 
 What it writes (Fixtures/README.md says the same for readers of the tests):
   tiny-sd/                  a diffusers-layout SD-1.x pipeline folder, random weights, float16 safetensors
+                            (tools/gen_single_file_fixture.py, run after this by the make target, writes
+                            tiny-sd-single-file.safetensors from it: the same weights under LDM names)
   unet-sd2/                 an SD-2.x-style UNet (linear proj_in/out, per-block head counts), float16
   tokens.json               CLIPTokenizer ids (what diffusers uses) beside open_clip's for ~35 prompts
   reference.safetensors/json  text encoder, UNet, VAE and whole-pipeline outputs (float32)
@@ -695,6 +698,7 @@ reference was computed: the float16 files hold exactly the weights behind the fl
 | file | holds |
 |---|---|
 | `tiny-sd/` | diffusers-layout SD-1.x pipeline: UNet (32/64 channels, 8 heads, 1×1 conv proj), VAE (32/64), CLIP text encoder (32 wide, 5 layers, real 49408-token vocabulary), tokenizer (`vocab.json`, `merges.txt`), DDIM scheduler config. Float16 safetensors. |
+| `tiny-sd-single-file.safetensors` | the same tiny-sd UNet, VAE and text encoder weights (float16, bit-identical) in one file under the original CompVis/LDM checkpoint names, as in `v1-5-pruned-emaonly.safetensors`: `model.diffusion_model.*`, `first_stage_model.*` (VAE mid-attention q/k/v/proj_out as 1×1 conv weights), `cond_stage_model.transformer.text_model.*` (no `position_ids`). Written by `tools/gen_single_file_fixture.py` from `tiny-sd/`, after checking that diffusers' own `convert_ldm_*_checkpoint` converters give back the diffusers state dicts exactly. |
 | `unet-sd2/` | SD-2.x-style UNet: `use_linear_projection`, `attention_head_dim` [2, 4] (heads per block). Float16. |
 | `tokens.json` | per prompt: transformers `CLIPTokenizer` ids (77, padded with EOS), `untruncated_length` (with BOS/EOS), open_clip's ids (77, padded with 0), and `agree` (same ids before padding). |
 | `reference.safetensors` / `.json` | text encoder (last and penultimate+final-LN), UNet SD1 and SD2 at t=500, VAE encode (mean, logvar) and decode, and whole pipelines (DDIM and Euler, 4 steps, guidance 7.5, negative prompt) from a fixed start latent; the json has prompts, seeds, settings and timesteps. |

@@ -1,3 +1,4 @@
+import Dispatch
 /// Convolution geometry.
 public struct Conv2DOptions: Sendable, Equatable {
     public var stride: (Int, Int)
@@ -32,13 +33,23 @@ extension Tensor {
         let g = o.groups, cg = c / g, ocg = oc / g
         let kdim = cg * kh * kw, cols = oh * ow
         var out = [Float](repeating: 0, count: n * oc * cols)
-        var col = [Float](repeating: 0, count: kdim * cols)
         let geo = Geometry(c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, oh: oh, ow: ow)
-        for b in 0..<n {
-            for gi in 0..<g {
-                geo.im2col(data, image: b, channel0: gi * cg, channels: cg, into: &col)
-                BLAS.gemm(transA: false, transB: false, m: ocg, n: cols, k: kdim, weight.data, aOffset: gi * ocg * kdim,
-                          col, &out, cOffset: (b * oc + gi * ocg) * cols)
+        if geo.isPointwise {
+            // A 1×1 conv is a GEMM on the image as it lies: no im2col copy.
+            for b in 0..<n {
+                for gi in 0..<g {
+                    BLAS.gemm(transA: false, transB: false, m: ocg, n: cols, k: kdim, weight.data, aOffset: gi * ocg * kdim,
+                              data, bOffset: (b * c + gi * cg) * cols, &out, cOffset: (b * oc + gi * ocg) * cols)
+                }
+            }
+        } else {
+            var col = [Float](repeating: 0, count: kdim * cols)
+            for b in 0..<n {
+                for gi in 0..<g {
+                    geo.im2colParallel(data, image: b, channel0: gi * cg, channels: cg, into: &col)
+                    BLAS.gemm(transA: false, transB: false, m: ocg, n: cols, k: kdim, weight.data, aOffset: gi * ocg * kdim,
+                              col, &out, cOffset: (b * oc + gi * ocg) * cols)
+                }
             }
         }
         if let bias { for b in 0..<n { for ch in 0..<oc { let base = (b * oc + ch) * cols; for i in 0..<cols { out[base + i] += bias.data[ch] } } } }
@@ -107,10 +118,40 @@ extension Tensor {
 struct Geometry {
     let c, h, w, kh, kw, sh, sw, ph, pw, oh, ow: Int
 
+    /// 1×1, stride 1, no padding: the image already is its own column matrix.
+    var isPointwise: Bool { kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 }
+
+    /// im2col split over the BLAS threads by channel (each writes its own rows): the copy is otherwise
+    /// a single-threaded pass as long as a fifth of the GEMM that follows.
+    func im2colParallel(_ x: [Float], image: Int, channel0: Int, channels: Int, into col: inout [Float]) {
+        let workers = Swift.min(Swift.max(1, BLAS.threads), channels)
+        guard workers > 1, channels * kh * kw * oh * ow >= 1 << 16 else {
+            im2col(x, image: image, channel0: channel0, channels: channels, into: &col)
+            return
+        }
+        let rowsPerChannel = kh * kw * oh * ow
+        col.withUnsafeMutableBufferPointer { dst in
+            let shared = SharedPointer(dst.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { wi in
+                let first = channels * wi / workers, last = channels * (wi + 1) / workers
+                guard last > first else { return }
+                var part = UnsafeMutableBufferPointer(start: shared.p + first * rowsPerChannel, count: (last - first) * rowsPerChannel)
+                self.im2col(x, image: image, channel0: channel0 + first, channels: last - first, into: &part)
+            }
+        }
+    }
+
     func im2col(_ x: [Float], image: Int, channel0: Int, channels: Int, into col: inout [Float]) {
+        col.withUnsafeMutableBufferPointer { dst in
+            var d = dst
+            im2col(x, image: image, channel0: channel0, channels: channels, into: &d)
+        }
+    }
+
+    func im2col(_ x: [Float], image: Int, channel0: Int, channels: Int, into dst: inout UnsafeMutableBufferPointer<Float>) {
         let cols = oh * ow
         x.withUnsafeBufferPointer { src in
-            col.withUnsafeMutableBufferPointer { dst in
+            do {
                 for ci in 0..<channels {
                     let plane = ((image * c) + channel0 + ci) * h * w
                     for ky in 0..<kh {

@@ -59,6 +59,9 @@ public struct AutoencoderKLConfig: Codable, Sendable, Equatable {
         midBlockAddAttention = try c.value(.midBlockAddAttention, true)
     }
 
+    /// Stable Diffusion's VAE (`vae/config.json` of v1-5).
+    public static let stableDiffusion1 = AutoencoderKLConfig(blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, sampleSize: 512)
+
     /// Pixels per latent along each side.
     public var downsampling: Int { 1 << (blockOutChannels.count - 1) }
 

@@ -50,6 +50,9 @@ public struct CLIPTextConfig: Codable, Sendable, Equatable {
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
     }
 
+    /// CLIP ViT-L/14's text tower, Stable Diffusion 1.x's text encoder.
+    public static let stableDiffusion1 = CLIPTextConfig(hiddenSize: 768, intermediateSize: 3072, numHiddenLayers: 12, numAttentionHeads: 12)
+
     func checkSupported() throws(DiffusionError) {
         guard ["quick_gelu", "gelu"].contains(hiddenAct) else { throw .unsupported("text encoder hidden_act '\(hiddenAct)' is not supported (quick_gelu, gelu)") }
         guard numAttentionHeads > 0, hiddenSize % numAttentionHeads == 0 else {

@@ -91,6 +91,66 @@ public final class StableDiffusionModel: @unchecked Sendable {
         try self.init(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: vae, schedulerConfig: scheduler, folder: folder)
     }
 
+    /// Loads an original CompVis/LDM single-file checkpoint (SD 1.x `.safetensors`). Shapes come from
+    /// `configFolder` (a diffusers folder's `unet/`, `vae/`, `text_encoder/` configs) when given, else
+    /// from Stable Diffusion 1.x's published configs; the tokenizer from that folder or the BPE vocabulary.
+    public convenience init(checkpoint path: String, configFolder: String? = nil, bpeVocabulary: String? = nil) throws(DiffusionError) {
+        let file = try WeightLoader.open(path)
+        let weights = WeightLoader(files: [file])
+        if weights.has("cond_stage_model.model.token_embedding.weight") {
+            throw .unsupported("'\(path)' is an SD 2.x single-file checkpoint (OpenCLIP text encoder), which Atelier does not read yet; use the model's diffusers folder")
+        }
+        guard weights.has(CompVisKeys.unetPrefix + "input_blocks.0.0.weight"), weights.has(CompVisKeys.textPrefix + "text_model.final_layer_norm.weight") else {
+            throw .model("'\(path)' is not a Stable Diffusion 1.x single-file checkpoint (no model.diffusion_model.* and cond_stage_model.transformer.* tensors)")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        func config<C: Decodable>(_ type: C.Type, _ part: String, _ fallback: C) throws(DiffusionError) -> C {
+            guard let folder = configFolder else { return fallback }
+            let p = URL(fileURLWithPath: folder).appendingPathComponent(part).appendingPathComponent("config.json").path
+            guard let data = FileManager.default.contents(atPath: p) else { throw .model("missing '\(p)'") }
+            do { return try decoder.decode(C.self, from: data) } catch { throw .model("cannot read '\(p)': \(error)") }
+        }
+        let unetConfig = try config(UNet2DConditionConfig.self, "unet", .stableDiffusion1)
+        let vaeConfig = try config(AutoencoderKLConfig.self, "vae", .stableDiffusion1)
+        let textConfig = try config(CLIPTextConfig.self, "text_encoder", .stableDiffusion1)
+        if let conv = file.entries[CompVisKeys.unetPrefix + "input_blocks.0.0.weight"], conv.shape.count == 4, conv.shape[1] != unetConfig.inChannels {
+            throw .unsupported("'\(path)' has a UNet with \(conv.shape[1]) input channels (an inpainting or depth model); only text-to-image models (4) are supported")
+        }
+        var zeros = ParameterInit.zeros
+        let text = try CLIPTextModel(config: textConfig, initializer: &zeros)
+        let unet = try UNet2DConditionModel(config: unetConfig, initializer: &zeros)
+        let vae = try AutoencoderKL(config: vaeConfig, initializer: &zeros)
+        try weights.load(text, aliases: { [CompVisKeys.textPrefix + $0] })
+        try weights.load(unet, aliases: { name in CompVisKeys.unet(name, config: unetConfig).map { [CompVisKeys.unetPrefix + $0] } ?? [] })
+        try weights.load(vae, aliases: { name in CompVisKeys.vae(name, config: vaeConfig).map { [CompVisKeys.vaePrefix + $0] } ?? [] })
+
+        let tokenizer: CLIPTokenizer
+        do {
+            if let folder = configFolder, FileManager.default.fileExists(atPath: folder + "/tokenizer/vocab.json") {
+                tokenizer = try CLIPTokenizer(folder: folder + "/tokenizer")
+            } else if let bpe = bpeVocabulary {
+                tokenizer = try CLIPTokenizer(bpeFile: bpe)
+            } else {
+                throw DiffusionError.model("a single-file checkpoint needs a CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz; the bootstrap fetches it)")
+            }
+        } catch let e as DiffusionError { throw e } catch { throw .model("\(error)") }
+        var scheduler = SchedulerConfig.stableDiffusion
+        if let folder = configFolder, let data = FileManager.default.contents(atPath: folder + "/scheduler/scheduler_config.json") {
+            do { scheduler = try JSONDecoder().decode(SchedulerConfig.self, from: data) } catch { throw .model("cannot read \(folder)/scheduler/scheduler_config.json: \(error)") }
+        }
+        try self.init(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: vae, schedulerConfig: scheduler, folder: path)
+    }
+
+    /// A diffusers folder, or a single `.safetensors` checkpoint file.
+    public static func load(_ path: String, bpeVocabulary: String? = nil) throws(DiffusionError) -> StableDiffusionModel {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
+            return try StableDiffusionModel(checkpoint: path, bpeVocabulary: bpeVocabulary)
+        }
+        return try StableDiffusionModel(folder: path, bpeVocabulary: bpeVocabulary)
+    }
+
     /// Pre-0.14 diffusers VAE attention names (query/key/value/proj_attn).
     static func legacyVAENames(_ name: String) -> [String] {
         let map = ["to_q.": "query.", "to_k.": "key.", "to_v.": "value.", "to_out.0.": "proj_attn."]

@@ -104,6 +104,13 @@ public struct UNet2DConditionConfig: Codable, Sendable, Equatable {
         dualCrossAttention = try c.value(.dualCrossAttention, false)
     }
 
+    /// Stable Diffusion 1.x's UNet (the published `unet/config.json` of v1-5).
+    public static let stableDiffusion1 = UNet2DConditionConfig(
+        blockOutChannels: [320, 640, 1280, 1280],
+        downBlockTypes: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+        upBlockTypes: ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+        crossAttentionDim: 768, sampleSize: 64)
+
     /// Refuses what this UNet does not implement (SDXL's added embeddings, class conditioning…) by name.
     func checkSupported() throws(DiffusionError) {
         var unsupported: [String] = []

@@ -37,7 +37,7 @@ public final class ImageService: @unchecked Sendable {
         return try lock.withLock {
             if let m = models[folder] { return m }
             let vocabulary = defaults?.vocabulary.map { $0.hasPrefix("/") ? $0 : (baseDirectory ?? ".") + "/" + $0 } ?? ImageTools.defaultVocabulary
-            let m = try StableDiffusionModel(folder: folder, bpeVocabulary: vocabulary)
+            let m = try StableDiffusionModel.load(folder, bpeVocabulary: vocabulary)
             models[folder] = m
             return m
         }

@@ -11,7 +11,7 @@ struct SampleCommand: ParsableCommand {
         abstract: "Generate images from text with a Stable Diffusion model (diffusers folder), on the CPU.",
         discussion: "Writes NNNNN-SEED-I.png and NNNNN-SEED.json (every parameter, enough to make the images again) into --out; prints the JSON report on stdout.")
 
-    @Option(name: .long, help: "A diffusers-layout model folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/).") var model: String
+    @Option(name: .long, help: "A diffusers-layout model folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/) or an SD 1.x single-file .safetensors checkpoint.") var model: String
     @Option(name: .long, help: "What to draw.") var prompt: String
     @Option(name: .long, help: "What to steer away from.") var negativePrompt: String = ""
     @Option(name: .long, help: "Denoising steps.") var steps: Int = 30
@@ -52,7 +52,7 @@ struct SampleCommand: ParsableCommand {
         let report: SampleRun.Report
         do {
             let started = Date()
-            let model = try StableDiffusionModel(folder: self.model, bpeVocabulary: vocabulary ?? ImageTools.defaultVocabulary)
+            let model = try StableDiffusionModel.load(self.model, bpeVocabulary: vocabulary ?? ImageTools.defaultVocabulary)
             Log.info(String(format: "loaded %@ in %.1f s", self.model, Date().timeIntervalSince(started)))
             let bar = ProgressBar(label: "sampling")
             report = try run.run(pipeline: StableDiffusionPipeline(model: model), progress: bar.update)

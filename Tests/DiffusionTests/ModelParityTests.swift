@@ -82,3 +82,26 @@ final class ModelParityTests: XCTestCase {
         }
     }
 }
+
+/// An original CompVis single-file checkpoint (keys validated against diffusers' converters) loads
+/// into the same model as the diffusers folder.
+final class SingleFileTests: XCTestCase {
+    func testCompVisCheckpointLoadsTheSameWeightsAsTheFolder() throws {
+        let file = Fixtures.root.appendingPathComponent("tiny-sd-single-file.safetensors").path
+        let single = try StableDiffusionModel(checkpoint: file, configFolder: Fixtures.tinySD)
+        let folder = try StableDiffusionModel(folder: Fixtures.tinySD)
+        for (a, b) in zip([single.unet, single.vae, single.textEncoder] as [Module], [folder.unet, folder.vae, folder.textEncoder] as [Module]) {
+            let pa = a.namedParameters, pb = b.namedParameters
+            XCTAssertEqual(pa.map(\.0), pb.map(\.0))
+            for (x, y) in zip(pa, pb) { XCTAssertEqual(x.1.data, y.1.data, x.0) }
+        }
+        let ref = try Fixtures.tensors("reference.safetensors")
+        let out = try single.unet(try ref.tensor("unet.sample"), timesteps: [500, 500], context: try ref.tensor("unet.encoder_hidden_states"))
+        XCTAssertLessThan(maxAbsDifference(out, try ref.tensor("unet.out")), 1e-3)
+    }
+
+    func testOtherFilesAreRefusedWithTheReason() throws {
+        let file = Fixtures.root.appendingPathComponent("unet-sd2/diffusion_pytorch_model.safetensors").path
+        XCTAssertThrowsError(try StableDiffusionModel(checkpoint: file)) { XCTAssertTrue("\($0)".contains("not a Stable Diffusion 1.x single-file checkpoint"), "\($0)") }
+    }
+}

@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let optimizedAlways: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+// Numeric modules: optimised in every configuration, and without dynamic exclusivity checks (each
+// access to a tensor's storage in a hot loop otherwise pays for a runtime check and a retain).
+let optimizedAlways: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug)), .unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "Atelier",

@@ -18,7 +18,7 @@ public struct Conv2DOptions: Sendable, Equatable {
 
 extension Tensor {
     /// 2-D convolution of x [N, C, H, W] with weight [O, C/groups, KH, KW], as torch's F.conv2d.
-    /// Lowered to im2col + one GEMM per image and group.
+    /// Lowered to im2col + GEMM: one for the whole batch without groups, else one per image and group.
     public func conv2d(weight: Tensor, bias: Tensor?, options o: Conv2DOptions = .init()) throws(NeuralError) -> Tensor {
         guard rank == 4, weight.rank == 4, o.groups >= 1, shape[1] % o.groups == 0, weight.shape[0] % o.groups == 0,
               weight.shape[1] * o.groups == shape[1] else {
@@ -34,7 +34,24 @@ extension Tensor {
         let kdim = cg * kh * kw, cols = oh * ow
         var out = [Float](repeating: 0, count: n * oc * cols)
         let geo = Geometry(c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, oh: oh, ow: ow)
-        if geo.isPointwise {
+        if g == 1 && n > 1 {
+            // One GEMM for the whole batch: the images' columns side by side. Each weight matrix is then
+            // packed once per call instead of once per image, which dominates at low resolutions.
+            let wide = n * cols
+            var col = [Float](repeating: 0, count: kdim * wide)
+            for b in 0..<n { geo.im2colParallel(data, image: b, channel0: 0, channels: c, into: &col, rowStride: wide, columnOffset: b * cols) }
+            var wideOut = [Float](repeating: 0, count: oc * wide)
+            BLAS.gemm(transA: false, transB: false, m: oc, n: wide, k: kdim, weight.data, col, &wideOut)
+            wideOut.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for b in 0..<n {
+                        for ch in 0..<oc {
+                            (dst.baseAddress! + (b * oc + ch) * cols).update(from: src.baseAddress! + ch * wide + b * cols, count: cols)
+                        }
+                    }
+                }
+            }
+        } else if geo.isPointwise {
             // A 1×1 conv is a GEMM on the image as it lies: no im2col copy.
             for b in 0..<n {
                 for gi in 0..<g {
@@ -46,7 +63,7 @@ extension Tensor {
             var col = [Float](repeating: 0, count: kdim * cols)
             for b in 0..<n {
                 for gi in 0..<g {
-                    geo.im2colParallel(data, image: b, channel0: gi * cg, channels: cg, into: &col)
+                    geo.im2colParallel(data, image: b, channel0: gi * cg, channels: cg, into: &col, rowStride: cols, columnOffset: 0)
                     BLAS.gemm(transA: false, transB: false, m: ocg, n: cols, k: kdim, weight.data, aOffset: gi * ocg * kdim,
                               col, &out, cOffset: (b * oc + gi * ocg) * cols)
                 }
@@ -123,20 +140,22 @@ struct Geometry {
 
     /// im2col split over the BLAS threads by channel (each writes its own rows): the copy is otherwise
     /// a single-threaded pass as long as a fifth of the GEMM that follows.
-    func im2colParallel(_ x: [Float], image: Int, channel0: Int, channels: Int, into col: inout [Float]) {
+    /// `rowStride`/`columnOffset` place one image's columns inside a wider matrix (batched GEMM).
+    func im2colParallel(_ x: [Float], image: Int, channel0: Int, channels: Int, into col: inout [Float], rowStride: Int, columnOffset: Int) {
         let workers = Swift.min(Swift.max(1, BLAS.threads), channels)
-        guard workers > 1, channels * kh * kw * oh * ow >= 1 << 16 else {
-            im2col(x, image: image, channel0: channel0, channels: channels, into: &col)
-            return
-        }
-        let rowsPerChannel = kh * kw * oh * ow
+        let perChannel = kh * kw * rowStride
         col.withUnsafeMutableBufferPointer { dst in
+            guard workers > 1, channels * kh * kw * oh * ow >= 1 << 16 else {
+                var all = dst
+                im2col(x, image: image, channel0: channel0, channels: channels, into: &all, rowStride: rowStride, columnOffset: columnOffset)
+                return
+            }
             let shared = SharedPointer(dst.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: workers) { wi in
                 let first = channels * wi / workers, last = channels * (wi + 1) / workers
                 guard last > first else { return }
-                var part = UnsafeMutableBufferPointer(start: shared.p + first * rowsPerChannel, count: (last - first) * rowsPerChannel)
-                self.im2col(x, image: image, channel0: channel0 + first, channels: last - first, into: &part)
+                var part = UnsafeMutableBufferPointer(start: shared.p + first * perChannel, count: (last - first) * perChannel)
+                self.im2col(x, image: image, channel0: channel0 + first, channels: last - first, into: &part, rowStride: rowStride, columnOffset: columnOffset)
             }
         }
     }
@@ -144,19 +163,19 @@ struct Geometry {
     func im2col(_ x: [Float], image: Int, channel0: Int, channels: Int, into col: inout [Float]) {
         col.withUnsafeMutableBufferPointer { dst in
             var d = dst
-            im2col(x, image: image, channel0: channel0, channels: channels, into: &d)
+            im2col(x, image: image, channel0: channel0, channels: channels, into: &d, rowStride: oh * ow, columnOffset: 0)
         }
     }
 
-    func im2col(_ x: [Float], image: Int, channel0: Int, channels: Int, into dst: inout UnsafeMutableBufferPointer<Float>) {
-        let cols = oh * ow
+    func im2col(_ x: [Float], image: Int, channel0: Int, channels: Int, into dst: inout UnsafeMutableBufferPointer<Float>,
+                rowStride: Int, columnOffset: Int) {
         x.withUnsafeBufferPointer { src in
             do {
                 for ci in 0..<channels {
                     let plane = ((image * c) + channel0 + ci) * h * w
                     for ky in 0..<kh {
                         for kx in 0..<kw {
-                            let row = ((ci * kh + ky) * kw + kx) * cols
+                            let row = ((ci * kh + ky) * kw + kx) * rowStride + columnOffset
                             for oy in 0..<oh {
                                 let iy = oy * sh - ph + ky
                                 let base = row + oy * ow
@@ -165,6 +184,16 @@ struct Geometry {
                                     continue
                                 }
                                 let srow = plane + iy * w
+                                if sw == 1 {
+                                    // Stride 1: one contiguous run of the input row, zeros where the kernel hangs over an edge.
+                                    let lo = Swift.max(0, pw - kx), hi = Swift.min(ow, w + pw - kx)
+                                    for ox in 0..<Swift.min(lo, ow) { dst[base + ox] = 0 }
+                                    if hi > lo {
+                                        (dst.baseAddress! + base + lo).update(from: src.baseAddress! + srow + lo - pw + kx, count: hi - lo)
+                                    }
+                                    for ox in Swift.max(hi, 0)..<ow { dst[base + ox] = 0 }
+                                    continue
+                                }
                                 for ox in 0..<ow {
                                     let ix = ox * sw - pw + kx
                                     dst[base + ox] = (ix >= 0 && ix < w) ? src[srow + ix] : 0

@@ -107,29 +107,47 @@ extension Tensor {
         let rows = n * groups, width = (c / groups) * spatial
         let (xhat, inv) = Self.normalizeRows(data, rows: rows, width: width, eps: eps, centered: true)
         var y = xhat
-        for i in 0..<y.count {
-            let ch = (i / spatial) % c
-            if let weight { y[i] *= weight.data[ch] }
-            if let bias { y[i] += bias.data[ch] }
+        if weight != nil || bias != nil {
+            let w = weight?.data, b = bias?.data
+            y.withUnsafeMutableBufferPointer { yp in
+                for plane in 0..<(n * c) {
+                    let ch = plane % c, scale = w?[ch] ?? 1, shift = b?[ch] ?? 0
+                    let p = yp.baseAddress! + plane * spatial
+                    for i in 0..<spatial { p[i] = p[i] * scale + shift }
+                }
+            }
         }
         let x = self
         var inputs = [x]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
         return Tensor(shape: shape, data: y).record("group_norm", inputs) { g in
-            var dxhat = g.data
-            if let weight { for i in 0..<dxhat.count { dxhat[i] *= weight.data[(i / spatial) % c] } }
+            let gd = g.data
+            var dxhat = gd
+            if let w = weight?.data {
+                dxhat.withUnsafeMutableBufferPointer { dp in
+                    for plane in 0..<(n * c) {
+                        let scale = w[plane % c], p = dp.baseAddress! + plane * spatial
+                        for i in 0..<spatial { p[i] *= scale }
+                    }
+                }
+            }
             var out: [Tensor?] = [Tensor(shape: x.shape, data: Self.normalizeRowsBackward(dxhat, xhat, inv, rows: rows, width: width, centered: true))]
-            if weight != nil {
-                var gw = [Float](repeating: 0, count: c)
-                for i in 0..<g.count { gw[(i / spatial) % c] += g.data[i] * xhat[i] }
-                out.append(Tensor(shape: [c], data: gw))
+            // Per-channel sums, plane by plane.
+            var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)
+            gd.withUnsafeBufferPointer { gp in
+                xhat.withUnsafeBufferPointer { xp in
+                    for plane in 0..<(n * c) {
+                        let o = plane * spatial
+                        var sw: Float = 0, sb: Float = 0
+                        for i in 0..<spatial { sw += gp[o + i] * xp[o + i]; sb += gp[o + i] }
+                        gw[plane % c] += sw
+                        gb[plane % c] += sb
+                    }
+                }
             }
-            if bias != nil {
-                var gb = [Float](repeating: 0, count: c)
-                for i in 0..<g.count { gb[(i / spatial) % c] += g.data[i] }
-                out.append(Tensor(shape: [c], data: gb))
-            }
+            if weight != nil { out.append(Tensor(shape: [c], data: gw)) }
+            if bias != nil { out.append(Tensor(shape: [c], data: gb)) }
             return out
         }
     }

@@ -37,6 +37,8 @@ struct ArgumentFiller {
                 }
             case "request":
                 args[name] = .string(Self.query(from: clause))
+            case "description":
+                args[name] = .string(Self.description(from: clause))
             case "collection":
                 if let c = Self.collection(in: clause) ?? Self.collection(in: request) { args[name] = .string(c) }
             case "pages":
@@ -279,6 +281,24 @@ struct ArgumentFiller {
             if q.split(separator: " ").count >= 1 { return stripCount(q) }
         }
         return stripCount(clause)
+    }
+
+    static let drawPattern = try! NSRegularExpression(
+        pattern: "^(?:please\\s+)?(?:(?:can|could|would)\\s+you\\s+)?(?:generate|draw|make|render|create|paint|produce|sketch|imagine|show)\\s+(?:me\\s+)?(?:(?:an?|one|some|\\d+|two|three|four)\\s+)?(?:(?:new|quick)\\s+)?(?:images?|pictures?|photos?|illustrations?|drawings?|paintings?|renders?|artworks?)?\\s*(?:of|showing|with|depicting)?\\s+",
+        options: .caseInsensitive)
+    static let settingsPattern = try! NSRegularExpression(
+        pattern: "[,;]?\\s*(?:(?:with|using|at|in)\\s+)?(?:seed\\s*\\d+|\\d+\\s*steps|\\d+\\s*[x×]\\s*\\d+(?:\\s*pixels)?|guidance\\s*[\\d.]+)(?:\\s*(?:and|,)\\s*(?:seed\\s*\\d+|\\d+\\s*steps|guidance\\s*[\\d.]+))*\\s*[.!]?$",
+        options: .caseInsensitive)
+
+    /// What to draw, from an image request: "generate 2 images of a red star with seed 42" → "a red star".
+    static func description(from clause: String) -> String {
+        var text = clause.trimmingCharacters(in: .whitespacesAndNewlines)
+        for pattern in [drawPattern, settingsPattern] {
+            let ns = text as NSString
+            text = pattern.stringByReplacingMatches(in: text, range: NSRange(location: 0, length: ns.length), withTemplate: "")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return text.isEmpty ? clause : text
     }
 
     static let countPattern = try! NSRegularExpression(pattern: "^(?:the\\s+)?(?:top|first|best)?\\s*\\d+\\s+(?:results|passages|hits|matches|documents)?\\s*(?:about|on|for|regarding|mentioning)\\s+(.+)$", options: .caseInsensitive)

@@ -820,7 +820,7 @@ enum EmbeddedSchemas {
   "inputSchema": {
     "type": "object",
     "properties": {
-      "prompt": {"x-grounding": "request", "type": "string", "minLength": 1, "maxLength": 4000, "description": "What to draw. Longer than 75 CLIP tokens is truncated, with a warning."},
+      "prompt": {"x-grounding": "description", "type": "string", "minLength": 1, "maxLength": 4000, "description": "What to draw. Longer than 75 CLIP tokens is truncated, with a warning."},
       "negative_prompt": {"type": "string", "maxLength": 4000, "default": "", "description": "What to steer away from."},
       "model": {"x-grounding": "directory", "type": "string", "minLength": 1, "description": "diffusers model folder inside the roots; default: the config's image.model."},
       "steps": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 30, "description": "Denoising steps."},

@@ -83,6 +83,13 @@ final class OfflinePlannerTests: XCTestCase {
         }
     }
 
+    func testImagePromptsKeepWhatToDrawWithoutTheCommandOrTheSettings() {
+        XCTAssertEqual(ArgumentFiller.description(from: "generate an image of a small red star on a gray background with seed 42"),
+                       "a small red star on a gray background")
+        XCTAssertEqual(ArgumentFiller.description(from: "Please draw me 2 pictures of a lighthouse at dusk, 30 steps"), "a lighthouse at dusk")
+        XCTAssertEqual(ArgumentFiller.description(from: "a watercolor fox"), "a watercolor fox")
+    }
+
     func testTwoIntentsBecomeParallelCalls() async throws {
         let c = try await calls("index ./notes and also show me docs/handbook.md")
         XCTAssertEqual(c.map(\.name), ["rag_ingest", "fs_read"])

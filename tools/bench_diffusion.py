@@ -9,6 +9,7 @@ Both sides build the same architecture with random weights (fp32) and time the s
           text context [2, 77, d];
   decode  one VAE decode of [1, 4, H/8, W/8] latents (tiny: H/2);
   RSS     peak resident memory of the process (its runtime included).
+A last Atelier-only run checks the memory target: SD-1.5 shapes at 512×512, one guided step and a decode.
 Configs: `tiny` (the parity-test model: UNet (32, 64), VAE (32, 64), CLIP hidden 32) at 64×64, and `sd15`
 (Stable Diffusion 1.5's UNet, VAE and text-encoder shapes) at 256×256. Each measurement runs in its own
 process: one warm-up, then the median of R repetitions; rounds alternate which side goes first and each
@@ -156,6 +157,12 @@ def main() -> None:
         lines.append(f"| {config} | {size}×{size} | {a['stepSeconds']:.3f} s | {d['stepSeconds']:.3f} s | {d['stepSeconds'] / a['stepSeconds']:.2f}× "
                      f"| {a['decodeSeconds']:.3f} s | {d['decodeSeconds']:.3f} s | {d['decodeSeconds'] / a['decodeSeconds']:.2f}× "
                      f"| {a['peakRSSMB']:.0f} | {d['peakRSSMB']:.0f} |")
+    if not args.quick:
+        # The memory target: SD-1.5-shaped sampling at 512×512 (one guided step and a decode) within 8 GiB.
+        log("atelier sd15 512×512 (memory)")
+        big = run([binary, "bench", "diffusion", "--config", "sd15", "--size", "512", "--repeat", "1", "--threads", str(THREADS)])
+        lines += ["", f"SD-1.5-shaped at 512×512 (random weights, text encoder included): guided step {big['stepSeconds']:.1f} s, "
+                      f"VAE decode {big['decodeSeconds']:.1f} s, peak RSS {big['peakRSSMB'] / 1024:.2f} GiB (target ≤ 8 GiB)."]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write and not args.quick:

@@ -54,10 +54,9 @@ public final class DPMSolverMultistepScheduler: Scheduler {
         }
         modelOutputs.append(x0)
         if modelOutputs.count > 2 { modelOutputs.removeFirst() }
-        let last = i == timesteps.count - 1
-        // diffusers: the final step is first order when σ ends at 0 (always here), or with few steps.
-        let firstOrder = config.solverOrder == 1 || modelOutputs.count < 2 || last
-            || (config.eulerAtFinal && last) || (config.lowerOrderFinal && last && timesteps.count < 15)
+        // The final step is first order in diffusers whenever σ ends at 0, which it always does here
+        // (final_sigmas_type "zero"); so are the first step and order-1 configs.
+        let firstOrder = config.solverOrder == 1 || modelOutputs.count < 2 || i == timesteps.count - 1
         let (alphaT, sigmaT) = alphaSigma(sigmas[i + 1])
         let lambdaT = Foundation.log(alphaT) - Foundation.log(sigmaT)
         let lambdaS = Foundation.log(alphaS) - Foundation.log(sigmaS)

@@ -4,35 +4,43 @@ import Neural
 /// SD 1.x, linear in SD 2.x), transformer blocks over the H·W tokens, a projection out, and the
 /// residual input added back.
 final class Transformer2DModel: Module {
+    /// SD 1.x projects with 1×1 convs on the image, SD 2.x with linear layers on the tokens.
+    enum Projection {
+        case conv(Conv2d)
+        case linear(Linear)
+
+        init(_ inDim: Int, _ outDim: Int, linear: Bool, initializer: inout ParameterInit) {
+            self = linear ? .linear(Linear(inDim, outDim, initializer: &initializer))
+                          : .conv(Conv2d(inDim, outDim, kernel: 1, initializer: &initializer))
+        }
+
+        var module: Module {
+            switch self {
+            case .conv(let c): return c
+            case .linear(let l): return l
+            }
+        }
+    }
+
     let norm: GroupNorm
-    let projIn: Module, projOut: Module
-    let linearProjection: Bool
+    let projIn: Projection, projOut: Projection
     let blocks: [BasicTransformerBlock]
 
     init(heads: Int, headDim: Int, channels: Int, layers: Int, crossAttentionDim: Int, groups: Int, linearProjection: Bool,
          initializer: inout ParameterInit) {
         let inner = heads * headDim
         norm = GroupNorm(groups: groups, channels: channels, eps: 1e-6)
-        self.linearProjection = linearProjection
-        if linearProjection {
-            projIn = Linear(channels, inner, initializer: &initializer)
-        } else {
-            projIn = Conv2d(channels, inner, kernel: 1, initializer: &initializer)
-        }
+        projIn = Projection(channels, inner, linear: linearProjection, initializer: &initializer)
         var list: [BasicTransformerBlock] = []
         for _ in 0..<layers {
             list.append(BasicTransformerBlock(dim: inner, heads: heads, headDim: headDim, crossAttentionDim: crossAttentionDim, initializer: &initializer))
         }
         blocks = list
-        if linearProjection {
-            projOut = Linear(inner, channels, initializer: &initializer)
-        } else {
-            projOut = Conv2d(inner, channels, kernel: 1, initializer: &initializer)
-        }
+        projOut = Projection(inner, channels, linear: linearProjection, initializer: &initializer)
     }
 
     var namedParameters: [(String, Tensor)] {
-        nested("norm", norm) + nested("proj_in", projIn) + nested("transformer_blocks", blocks) + nested("proj_out", projOut)
+        nested("norm", norm) + nested("proj_in", projIn.module) + nested("transformer_blocks", blocks) + nested("proj_out", projOut.module)
     }
 
     /// x [B, C, H, W], context [B, S, crossAttentionDim].
@@ -41,18 +49,16 @@ final class Transformer2DModel: Module {
         var t = try norm(x)
         func tokens(_ t: Tensor) throws(NeuralError) -> Tensor { try t.reshaped([b, t.shape[1], h * w]).permuted([0, 2, 1]) }
         func image(_ t: Tensor) throws(NeuralError) -> Tensor { try t.permuted([0, 2, 1]).reshaped([b, t.shape[2], h, w]) }
-        if linearProjection {
-            t = try (projIn as! Linear)(tokens(t))
-        } else {
-            t = try tokens((projIn as! Conv2d)(t))
+        switch projIn {
+        case .linear(let l): t = try l(tokens(t))
+        case .conv(let conv): t = try tokens(conv(t))
         }
         for block in blocks { t = try block(t, context: context) }
-        if linearProjection {
-            t = try image((projOut as! Linear)(t))
-        } else {
-            t = try (projOut as! Conv2d)(image(t))
+        switch projOut {
+        case .linear(let l): t = try image(l(t))
+        case .conv(let conv): t = try conv(image(t))
         }
-        precondition(t.shape[1] == c)
+        guard t.shape[1] == c else { throw .shapeMismatch(op: "Transformer2DModel", "input", x.shape, "output", t.shape) }
         return try t.add(x)
     }
 }

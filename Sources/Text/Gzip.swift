@@ -12,7 +12,8 @@ public enum Gzip {
 
     public static func decompress(_ data: Data) throws(Failure) -> Data { try inflate(data) }
 
-    /// Inflates a gzip or zlib stream; `expected` (if known) sizes the first buffer.
+    /// Inflates a gzip or zlib stream. `expected` (if known) sizes the buffer and bounds the output:
+    /// a stream that inflates to far more than that (a decompression bomb) is refused.
     public static func inflate(_ data: Data, expected: Int = 0) throws(Failure) -> Data {
         var stream = z_stream()
         // 15 + 32: a full window, with the gzip or zlib header detected automatically.
@@ -38,6 +39,7 @@ public enum Gzip {
                     throw .corrupt(stream.msg.map { String(cString: $0) } ?? "zlib status \(status)")
                 }
                 out.append(contentsOf: chunk[0..<produced])
+                if expected > 0 && out.count > expected + (1 << 16) { throw .corrupt("it inflates to more than the expected \(expected) bytes") }
                 if status == Z_OK && produced == 0 && stream.avail_in == 0 { throw .corrupt("it ends early") }
             } while status != Z_STREAM_END
         }

@@ -124,5 +124,9 @@ final class PipelineTests: XCTestCase {
         var truncated = image.pngData()
         truncated.removeLast(20)
         XCTAssertThrowsError(try PNGImage(data: truncated))
+        // A header claiming 2×2 over a megapixel of compressed data is refused, not inflated.
+        var bomb = PNGImage(width: 1000, height: 1000, pixels: [UInt8](repeating: 0, count: 3_000_000)).pngData()
+        bomb.replaceSubrange(16..<24, with: [0, 0, 0, 2, 0, 0, 0, 2])
+        XCTAssertThrowsError(try PNGImage(data: bomb)) { XCTAssertTrue("\($0)".contains("more than the expected"), "\($0)") }
     }
 }

@@ -15,11 +15,7 @@ public final class DDIMScheduler: Scheduler {
         alphasCumprod = schedule.alphasCumprod
         finalAlphaCumprod = config.setAlphaToOne ? 1 : schedule.alphasCumprod[0]
         stride = config.numTrainTimesteps / steps
-        let offset = spacing == "leading" ? config.stepsOffset : 0
-        timesteps = try NoiseSchedule.spacedTimesteps(spacing, steps: steps, train: config.numTrainTimesteps, offset: offset).map(Float.init)
-        if let bad = timesteps.first(where: { Int($0) >= config.numTrainTimesteps }) {
-            throw .invalidRequest("timestep \(Int(bad)) is past the \(config.numTrainTimesteps) training steps (steps_offset \(config.stepsOffset) with \(steps) steps)")
-        }
+        timesteps = try NoiseSchedule.discreteTimesteps(config: config, spacing: spacing, steps: steps)
     }
 
     public func scaleModelInput(_ sample: Tensor, step: Int) -> Tensor { sample }

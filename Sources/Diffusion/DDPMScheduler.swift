@@ -10,11 +10,7 @@ public final class DDPMScheduler: Scheduler {
     init(config: SchedulerConfig, schedule: NoiseSchedule, spacing: String, steps: Int) throws(DiffusionError) {
         self.config = config
         alphasCumprod = schedule.alphasCumprod
-        let offset = spacing == "leading" ? config.stepsOffset : 0
-        timesteps = try NoiseSchedule.spacedTimesteps(spacing, steps: steps, train: config.numTrainTimesteps, offset: offset).map(Float.init)
-        if let bad = timesteps.first(where: { Int($0) >= config.numTrainTimesteps }) {
-            throw .invalidRequest("timestep \(Int(bad)) is past the \(config.numTrainTimesteps) training steps (steps_offset \(config.stepsOffset) with \(steps) steps)")
-        }
+        timesteps = try NoiseSchedule.discreteTimesteps(config: config, spacing: spacing, steps: steps)
     }
 
     public func scaleModelInput(_ sample: Tensor, step: Int) -> Tensor { sample }

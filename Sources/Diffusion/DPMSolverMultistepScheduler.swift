@@ -26,9 +26,7 @@ public final class DPMSolverMultistepScheduler: Scheduler {
             ts = (1...steps).reversed().map { Double($0 * ratio + config.stepsOffset) }
         default: ts = try NoiseSchedule.spacedTimesteps(spacing, steps: steps, train: train, offset: 0)
         }
-        if let bad = ts.first(where: { $0 > Double(train - 1) }) {
-            throw .invalidRequest("timestep \(Int(bad)) is past the \(train) training steps (steps_offset \(config.stepsOffset) with \(steps) steps)")
-        }
+        try NoiseSchedule.checkWithinTraining(ts, config: config, steps: steps)
         timesteps = ts.map(Float.init)
         let trainSigmas = schedule.alphasCumprod.map { Double(((1 - $0) / $0).squareRoot()) }
         sigmas = ts.map { Float(EulerDiscreteScheduler.interpolate($0, trainSigmas)) } + [0]

@@ -22,9 +22,7 @@ public final class EulerDiscreteScheduler: Scheduler {
         case "leading": ts = try NoiseSchedule.spacedTimesteps("leading", steps: steps, train: train, offset: config.stepsOffset)
         default: ts = try NoiseSchedule.spacedTimesteps(spacing, steps: steps, train: train, offset: 0)
         }
-        if let bad = ts.first(where: { $0 > Double(train - 1) }) {
-            throw .invalidRequest("timestep \(Int(bad)) is past the \(train) training steps (steps_offset \(config.stepsOffset) with \(steps) steps)")
-        }
+        try NoiseSchedule.checkWithinTraining(ts, config: config, steps: steps)
         timesteps = ts.map(Float.init)
         let trainSigmas = schedule.alphasCumprod.map { Double(((1 - $0) / $0).squareRoot()) }
         sigmas = ts.map { Float(Self.interpolate($0, trainSigmas)) } + [0]

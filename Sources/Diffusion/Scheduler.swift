@@ -241,6 +241,22 @@ struct NoiseSchedule {
         }
     }
 
+    /// DDIM's and DDPM's integer timesteps: the spacing, with `steps_offset` added under "leading".
+    static func discreteTimesteps(config: SchedulerConfig, spacing: String, steps: Int) throws(DiffusionError) -> [Float] {
+        let offset = spacing == "leading" ? config.stepsOffset : 0
+        let ts = try spacedTimesteps(spacing, steps: steps, train: config.numTrainTimesteps, offset: offset)
+        try checkWithinTraining(ts, config: config, steps: steps)
+        return ts.map(Float.init)
+    }
+
+    /// An offset can push the first timestep past the schedule: say so instead of indexing out of it.
+    static func checkWithinTraining(_ timesteps: [Double], config: SchedulerConfig, steps: Int) throws(DiffusionError) {
+        let train = config.numTrainTimesteps
+        if let bad = timesteps.first(where: { $0 > Double(train - 1) }) {
+            throw .invalidRequest("timestep \(Int(bad)) is past the \(train) training steps (steps_offset \(config.stepsOffset) with \(steps) steps)")
+        }
+    }
+
     /// NumPy's round (half to even).
     static func roundHalfEven(_ x: Double) -> Double { x.rounded(.toNearestOrEven) }
 }

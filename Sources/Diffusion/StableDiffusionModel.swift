@@ -48,33 +48,13 @@ public final class StableDiffusionModel: @unchecked Sendable {
             }
             return p
         }
-        func config<C: Decodable>(_ type: C.Type, _ dir: String, _ file: String = "config.json") throws(DiffusionError) -> C {
-            let p = URL(fileURLWithPath: dir).appendingPathComponent(file).path
-            guard let data = fm.contents(atPath: p) else { throw .model("missing '\(p)'") }
-            do {
-                let decoder = JSONDecoder()
-                decoder.keyDecodingStrategy = .convertFromSnakeCase
-                return try decoder.decode(C.self, from: data)
-            } catch { throw .model("cannot read '\(p)': \(error)") }
-        }
-
         let textDir = try part("text_encoder"), unetDir = try part("unet"), vaeDir = try part("vae")
-        let tokenizer: CLIPTokenizer
-        let tokenizerDir = root.appendingPathComponent("tokenizer").path
-        do {
-            if fm.fileExists(atPath: tokenizerDir + "/vocab.json") {
-                tokenizer = try CLIPTokenizer(folder: tokenizerDir)
-            } else if let bpe = bpeVocabulary {
-                tokenizer = try CLIPTokenizer(bpeFile: bpe)
-            } else {
-                throw DiffusionError.model("'\(folder)' has no tokenizer/ (vocab.json, merges.txt) and no CLIP BPE vocabulary was given")
-            }
-        } catch let e as DiffusionError { throw e } catch { throw .model("\(error)") }
-
+        let tokenizer = try Self.tokenizer(configFolder: folder, bpeVocabulary: bpeVocabulary,
+                                           missing: "'\(folder)' has no tokenizer/ (vocab.json, merges.txt) and no CLIP BPE vocabulary was given")
         var zeros = ParameterInit.zeros
-        let text = try CLIPTextModel(config: config(CLIPTextConfig.self, textDir), initializer: &zeros)
-        let unet = try UNet2DConditionModel(config: config(UNet2DConditionConfig.self, unetDir), initializer: &zeros)
-        let vae = try AutoencoderKL(config: config(AutoencoderKLConfig.self, vaeDir), initializer: &zeros)
+        let text = try CLIPTextModel(config: Self.config(CLIPTextConfig.self, in: textDir), initializer: &zeros)
+        let unet = try UNet2DConditionModel(config: Self.config(UNet2DConditionConfig.self, in: unetDir), initializer: &zeros)
+        let vae = try AutoencoderKL(config: Self.config(AutoencoderKLConfig.self, in: vaeDir), initializer: &zeros)
 
         let textWeights = WeightLoader(files: try WeightLoader.files(in: textDir, stem: "model"))
         // Some exports drop the "text_model." prefix.
@@ -82,12 +62,7 @@ public final class StableDiffusionModel: @unchecked Sendable {
         try WeightLoader(files: try WeightLoader.files(in: unetDir, stem: "diffusion_pytorch_model")).load(unet)
         try WeightLoader(files: try WeightLoader.files(in: vaeDir, stem: "diffusion_pytorch_model")).load(vae, aliases: Self.legacyVAENames)
 
-        // SchedulerConfig spells its keys itself (it has `_class_name`), so no key strategy here.
-        let schedulerPath = root.appendingPathComponent("scheduler/scheduler_config.json").path
-        var scheduler = SchedulerConfig.stableDiffusion
-        if let data = fm.contents(atPath: schedulerPath) {
-            do { scheduler = try JSONDecoder().decode(SchedulerConfig.self, from: data) } catch { throw .model("cannot read '\(schedulerPath)': \(error)") }
-        }
+        let scheduler = try Self.schedulerConfig(in: folder)
         try self.init(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: vae, schedulerConfig: scheduler, folder: folder)
     }
 
@@ -103,13 +78,9 @@ public final class StableDiffusionModel: @unchecked Sendable {
         guard weights.has(CompVisKeys.unetPrefix + "input_blocks.0.0.weight"), weights.has(CompVisKeys.textPrefix + "text_model.final_layer_norm.weight") else {
             throw .model("'\(path)' is not a Stable Diffusion 1.x single-file checkpoint (no model.diffusion_model.* and cond_stage_model.transformer.* tensors)")
         }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         func config<C: Decodable>(_ type: C.Type, _ part: String, _ fallback: C) throws(DiffusionError) -> C {
             guard let folder = configFolder else { return fallback }
-            let p = URL(fileURLWithPath: folder).appendingPathComponent(part).appendingPathComponent("config.json").path
-            guard let data = FileManager.default.contents(atPath: p) else { throw .model("missing '\(p)'") }
-            do { return try decoder.decode(C.self, from: data) } catch { throw .model("cannot read '\(p)': \(error)") }
+            return try Self.config(C.self, in: URL(fileURLWithPath: folder).appendingPathComponent(part).path)
         }
         let unetConfig = try config(UNet2DConditionConfig.self, "unet", .stableDiffusion1)
         let vaeConfig = try config(AutoencoderKLConfig.self, "vae", .stableDiffusion1)
@@ -125,21 +96,40 @@ public final class StableDiffusionModel: @unchecked Sendable {
         try weights.load(unet, aliases: { name in CompVisKeys.unet(name, config: unetConfig).map { [CompVisKeys.unetPrefix + $0] } ?? [] })
         try weights.load(vae, aliases: { name in CompVisKeys.vae(name, config: vaeConfig).map { [CompVisKeys.vaePrefix + $0] } ?? [] })
 
-        let tokenizer: CLIPTokenizer
+        let tokenizer = try Self.tokenizer(configFolder: configFolder, bpeVocabulary: bpeVocabulary,
+                                           missing: "a single-file checkpoint needs a CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz; the bootstrap fetches it)")
+        let scheduler = try configFolder.map { (f: String) throws(DiffusionError) in try Self.schedulerConfig(in: f) } ?? .stableDiffusion
+        try self.init(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: vae, schedulerConfig: scheduler, folder: path)
+    }
+
+    /// A part's `config.json` (snake_case keys, as diffusers and transformers write them).
+    static func config<C: Decodable>(_ type: C.Type, in directory: String) throws(DiffusionError) -> C {
+        let p = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
+        guard let data = FileManager.default.contents(atPath: p) else { throw .model("missing '\(p)'") }
+        do {
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            return try decoder.decode(C.self, from: data)
+        } catch { throw .model("cannot read '\(p)': \(error)") }
+    }
+
+    /// `scheduler/scheduler_config.json`, else Stable Diffusion's schedule. SchedulerConfig spells
+    /// its keys itself (it has `_class_name`), so no key strategy here.
+    static func schedulerConfig(in folder: String) throws(DiffusionError) -> SchedulerConfig {
+        let p = URL(fileURLWithPath: folder).appendingPathComponent("scheduler/scheduler_config.json").path
+        guard let data = FileManager.default.contents(atPath: p) else { return .stableDiffusion }
+        do { return try JSONDecoder().decode(SchedulerConfig.self, from: data) } catch { throw .model("cannot read '\(p)': \(error)") }
+    }
+
+    /// The folder's `tokenizer/` when it has one, else the BPE vocabulary file.
+    static func tokenizer(configFolder: String?, bpeVocabulary: String?, missing: String) throws(DiffusionError) -> CLIPTokenizer {
         do {
             if let folder = configFolder, FileManager.default.fileExists(atPath: folder + "/tokenizer/vocab.json") {
-                tokenizer = try CLIPTokenizer(folder: folder + "/tokenizer")
-            } else if let bpe = bpeVocabulary {
-                tokenizer = try CLIPTokenizer(bpeFile: bpe)
-            } else {
-                throw DiffusionError.model("a single-file checkpoint needs a CLIP BPE vocabulary (bpe_simple_vocab_16e6.txt.gz; the bootstrap fetches it)")
+                return try CLIPTokenizer(folder: folder + "/tokenizer")
             }
+            guard let bpe = bpeVocabulary else { throw DiffusionError.model(missing) }
+            return try CLIPTokenizer(bpeFile: bpe)
         } catch let e as DiffusionError { throw e } catch { throw .model("\(error)") }
-        var scheduler = SchedulerConfig.stableDiffusion
-        if let folder = configFolder, let data = FileManager.default.contents(atPath: folder + "/scheduler/scheduler_config.json") {
-            do { scheduler = try JSONDecoder().decode(SchedulerConfig.self, from: data) } catch { throw .model("cannot read \(folder)/scheduler/scheduler_config.json: \(error)") }
-        }
-        try self.init(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: vae, schedulerConfig: scheduler, folder: path)
     }
 
     /// A diffusers folder, or a single `.safetensors` checkpoint file.

@@ -12,14 +12,12 @@ public final class BPETokenizer: @unchecked Sendable {
     public let addBOS: Bool
     public let pre: String
     private let ids: [String: Int]
-    private let ranks: [Pair: Int]
+    private let merges: BPEMerges
     /// Control and user-defined tokens, longest first (matched before BPE).
     private let specials: [(text: [UInt8], id: Int)]
     private let byteToSymbol: [String]
     private let symbolToByte: [Character: UInt8]
     private let splitDigits: Bool
-
-    struct Pair: Hashable { let a: String, b: String }
 
     public enum Failure: Error, CustomStringConvertible {
         case unsupported(String)
@@ -50,12 +48,9 @@ public final class BPETokenizer: @unchecked Sendable {
         var ids: [String: Int] = [:]
         for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = i }
         self.ids = ids
-        var ranks: [Pair: Int] = [:]
-        for (i, m) in merges.enumerated() {
-            guard let sp = m.firstIndex(of: " ") else { continue }
-            ranks[Pair(a: String(m[..<sp]), b: String(m[m.index(after: sp)...]))] = i
-        }
-        self.ranks = ranks
+        self.merges = BPEMerges(merges.compactMap { m in
+            m.firstIndex(of: " ").map { sp in (String(m[..<sp]), String(m[m.index(after: sp)...])) }
+        })
         // 3 = control, 4 = user-defined: written literally in prompts (<|im_start|> …).
         specials = types.enumerated().filter { $0.element == 3 || $0.element == 4 }
             .map { (Array(tokens[$0.offset].utf8), $0.offset) }
@@ -118,27 +113,12 @@ public final class BPETokenizer: @unchecked Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         for piece in Self.pretokenize(Array(text.unicodeScalars), splitDigits: splitDigits) {
             let symbols = Array(String(String.UnicodeScalarView(piece)).utf8).map { byteToSymbol[Int($0)] }
-            for s in merge(symbols) {
+            for s in self.merges.apply(symbols) {
                 if let id = ids[s] { out.append(id); continue }
                 // Not in the vocabulary: fall back to its single-byte symbols.
                 for c in s { if let id = ids[String(c)] { out.append(id) } }
             }
         }
-    }
-
-    /// Repeatedly merges the adjacent pair of lowest rank (leftmost first among equals).
-    private func merge(_ start: [String]) -> [String] {
-        var symbols = start
-        while symbols.count > 1 {
-            var best = Int.max, at = -1
-            for i in 0..<(symbols.count - 1) {
-                if let r = ranks[Pair(a: symbols[i], b: symbols[i + 1])], r < best { best = r; at = i }
-            }
-            if at < 0 { break }
-            symbols[at] += symbols[at + 1]
-            symbols.remove(at: at + 1)
-        }
-        return symbols
     }
 
     // MARK: Pre-tokenisation

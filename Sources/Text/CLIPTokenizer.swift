@@ -15,14 +15,12 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public let contextLength: Int
     private let encoder: [String: Int]
     private let decoder: [Int: String]
-    private let ranks: [Pair: Int]
+    private let merges: BPEMerges
     private let byteToSymbol: [String]
     private let symbolToByte: [Character: UInt8]
     private let specials: [(text: String, id: Int)]
     private var cache: [String: [Int]] = [:]
     private let lock = NSLock()
-
-    struct Pair: Hashable { let a: String, b: String }
 
     public enum Failure: Error, CustomStringConvertible {
         case unreadable(String, String)
@@ -103,9 +101,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var decoder: [Int: String] = [:]
         for (t, i) in encoder { decoder[i] = t }
         self.decoder = decoder
-        var ranks: [Pair: Int] = [:]
-        for (i, m) in merges.enumerated() where ranks[Pair(a: m.0, b: m.1)] == nil { ranks[Pair(a: m.0, b: m.1)] = i }
-        self.ranks = ranks
+        self.merges = BPEMerges(merges)
         let table = BPETokenizer.bytesToUnicode()
         byteToSymbol = table.map { String($0) }
         var back: [Character: UInt8] = [:]
@@ -123,6 +119,12 @@ public final class CLIPTokenizer: @unchecked Sendable {
     }
 
     public var vocabularySize: Int { encoder.count }
+
+    /// The vocabulary file the bootstrap fetches (PyPI open-clip-torch), when it is there.
+    public static var bootstrapVocabulary: String? {
+        let path = ModelStore.directory + "/open-clip/bpe_simple_vocab_16e6.txt.gz"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
 
     /// `[BOS] tokens… [EOS]` padded with the pad token to the context length; longer prompts keep
     /// their first `contextLength − 2` tokens (`truncated` tells).
@@ -254,15 +256,6 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var symbols = Array(piece.utf8).map { byteToSymbol[Int($0)] }
         guard !symbols.isEmpty else { return [] }
         symbols[symbols.count - 1] += "</w>"
-        while symbols.count > 1 {
-            var best = Int.max, at = -1
-            for i in 0..<(symbols.count - 1) {
-                if let r = ranks[Pair(a: symbols[i], b: symbols[i + 1])], r < best { best = r; at = i }
-            }
-            if at < 0 { break }
-            symbols[at] += symbols[at + 1]
-            symbols.remove(at: at + 1)
-        }
-        return symbols.compactMap { encoder[$0] }
+        return merges.apply(symbols).compactMap { encoder[$0] }
     }
 }

@@ -2,6 +2,7 @@ import Diffusion
 import Foundation
 import JSONSchema
 import Orchestrator
+import Text
 
 /// The image studio's shared state: loaded models (large, kept once per folder) and where images go.
 public final class ImageService: @unchecked Sendable {
@@ -36,7 +37,7 @@ public final class ImageService: @unchecked Sendable {
         }
         return try lock.withLock {
             if let m = models[folder] { return m }
-            let vocabulary = defaults?.vocabulary.map { $0.hasPrefix("/") ? $0 : (baseDirectory ?? ".") + "/" + $0 } ?? ImageTools.defaultVocabulary
+            let vocabulary = defaults?.vocabulary.map { $0.hasPrefix("/") ? $0 : (baseDirectory ?? ".") + "/" + $0 } ?? CLIPTokenizer.bootstrapVocabulary
             let m = try StableDiffusionModel.load(folder, bpeVocabulary: vocabulary)
             models[folder] = m
             return m
@@ -45,14 +46,6 @@ public final class ImageService: @unchecked Sendable {
 }
 
 public enum ImageTools {
-    /// The CLIP BPE vocabulary the bootstrap fetched, if it is there.
-    public static var defaultVocabulary: String? {
-        let env = ProcessInfo.processInfo.environment
-        let models = env["ATELIER_MODELS"] ?? ((env["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/atelier/models")
-        let path = models + "/open-clip/bpe_simple_vocab_16e6.txt.gz"
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
-
     /// The sidecar report as the tool's structured result (snake_case keys, as in the sidecar file).
     static func json(_ report: SampleRun.Report, resources: [String]) -> JSONValue {
         let encoder = JSONEncoder()

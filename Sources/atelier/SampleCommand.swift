@@ -1,7 +1,7 @@
 import ArgumentParser
 import Diffusion
 import Foundation
-import Tools
+import Text
 
 extension SchedulerKind: ExpressibleByArgument {}
 
@@ -52,7 +52,7 @@ struct SampleCommand: ParsableCommand {
         let report: SampleRun.Report
         do {
             let started = Date()
-            let model = try StableDiffusionModel.load(self.model, bpeVocabulary: vocabulary ?? ImageTools.defaultVocabulary)
+            let model = try StableDiffusionModel.load(self.model, bpeVocabulary: vocabulary ?? CLIPTokenizer.bootstrapVocabulary)
             Log.info(String(format: "loaded %@ in %.1f s", self.model, Date().timeIntervalSince(started)))
             let bar = ProgressBar(label: "sampling")
             report = try run.run(pipeline: StableDiffusionPipeline(model: model), progress: bar.update)

@@ -19,7 +19,7 @@ final class CLIPTokenizerTests: XCTestCase {
     }
 
     func testOpenAIVocabularyFileGivesTheSameIds() throws {
-        guard let bpe = Fixtures.bpeVocabulary else { throw XCTSkip("the bootstrap has not fetched the CLIP vocabulary") }
+        guard let bpe = CLIPTokenizer.bootstrapVocabulary else { throw XCTSkip("the bootstrap has not fetched the CLIP vocabulary") }
         let fromFile = try CLIPTokenizer(bpeFile: bpe)
         let fromFolder = try CLIPTokenizer(folder: Fixtures.tinySD + "/tokenizer")
         XCTAssertEqual(fromFile.vocabularySize, 49408)

@@ -14,14 +14,6 @@ enum Fixtures {
     static func tensors(_ name: String) throws -> SafeTensors {
         try SafeTensors(path: root.appendingPathComponent(name).path)
     }
-
-    /// CLIP's BPE vocabulary from the model cache (fetched by the bootstrap), when present.
-    static var bpeVocabulary: String? {
-        let env = ProcessInfo.processInfo.environment
-        let models = env["ATELIER_MODELS"] ?? ((env["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/atelier/models")
-        let path = models + "/open-clip/bpe_simple_vocab_16e6.txt.gz"
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
 }
 
 /// Largest |a − b| over two tensors of one shape.

@@ -76,6 +76,23 @@ final class PipelineTests: XCTestCase {
         XCTAssertThrowsError(try StableDiffusionModel(folder: partial.path)) { XCTAssertTrue("\($0)".contains("no text_encoder/"), "\($0)") }
     }
 
+    func testWeightsThatDoNotFitTheConfigAreNamedInOneError() throws {
+        let fm = FileManager.default
+        let copy = fm.temporaryDirectory.appendingPathComponent("mismatched-model-\(getpid())")
+        try? fm.removeItem(at: copy)
+        try fm.copyItem(at: URL(fileURLWithPath: Fixtures.tinySD), to: copy)
+        defer { try? fm.removeItem(at: copy) }
+        let config = copy.appendingPathComponent("unet/config.json")
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as! [String: Any]
+        json["cross_attention_dim"] = 16
+        try JSONSerialization.data(withJSONObject: json).write(to: config)
+        XCTAssertThrowsError(try StableDiffusionModel(folder: copy.path)) { e in
+            let message = "\(e)"
+            XCTAssertTrue(message.contains("attn2.to_k.weight' has shape [64, 32], the config needs [64, 16]"), message)
+            XCTAssertTrue(message.contains("more"), "every mismatch is counted: \(message)")
+        }
+    }
+
     func testLongPromptsAreTruncatedWithAWarning() throws {
         let out = try pipeline().generate(request(Array(repeating: "red star", count: 50).joined(separator: " "), steps: 1))
         XCTAssertEqual(out.warnings.count, 1)

@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS", "Documents"], swiftSettings: optimizedAlways),
         .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "CodeAnalysis", "Diffusion", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
-            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents", "CodeAnalysis", "Diffusion",
+            "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents", "CodeAnalysis", "Diffusion", "Storage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: [

@@ -120,8 +120,7 @@ public final class AutoencoderKL: Module {
         var moments = try encoder(images)
         if let quantConv { moments = try quantConv(moments) }
         let parts = try moments.chunked(2, dim: 1)
-        let logVar = Tensor(shape: parts[1].shape, data: parts[1].data.map { Swift.min(Swift.max($0, -30), 20) })
-        return LatentDistribution(mean: parts[0], logVariance: logVar)
+        return LatentDistribution(mean: parts[0], logVariance: parts[1].clamped(-30, 20))
     }
 
     /// Latents (already divided by the scaling factor) → images in roughly −1…1.

@@ -11,6 +11,8 @@ public enum DiffusionError: Error, CustomStringConvertible {
     case unsupported(String)
     case neural(NeuralError)
     case io(String)
+    /// Training that cannot go on (a non-finite loss, data that does not fit).
+    case training(String)
     case cancelled
 
     public var description: String {
@@ -23,6 +25,7 @@ public enum DiffusionError: Error, CustomStringConvertible {
         case .unsupported(let why): return why
         case .neural(let e): return e.description
         case .io(let why): return why
+        case .training(let why): return why
         case .cancelled: return "cancelled"
         }
     }

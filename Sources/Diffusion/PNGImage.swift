@@ -48,6 +48,25 @@ public struct PNGImage: Sendable, Equatable {
         self.init(width: w, height: h, pixels: px)
     }
 
+    /// Images [3, H, W] (0…1, all the same size) laid out in rows of `columns`, with a 2-pixel white gutter.
+    public static func grid(_ images: [Tensor], columns: Int) -> PNGImage {
+        guard let first = images.first else { return PNGImage(width: 1, height: 1, pixels: [255, 255, 255]) }
+        let (h, w) = (first.shape[1], first.shape[2]), gap = 2
+        let cols = Swift.max(1, Swift.min(columns, images.count)), rows = (images.count + cols - 1) / cols
+        let width = cols * w + (cols + 1) * gap, height = rows * h + (rows + 1) * gap
+        var px = [UInt8](repeating: 255, count: width * height * 3)
+        for (k, image) in images.enumerated() {
+            let x0 = gap + (k % cols) * (w + gap), y0 = gap + (k / cols) * (h + gap)
+            let tile = PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data))
+            for y in 0..<h {
+                for x in 0..<w {
+                    for c in 0..<3 { px[((y0 + y) * width + x0 + x) * 3 + c] = tile.pixels[(y * w + x) * 3 + c] }
+                }
+            }
+        }
+        return PNGImage(width: width, height: height, pixels: px)
+    }
+
     /// [1, 3, H, W] in 0…1.
     public var tensor: Tensor {
         let plane = width * height

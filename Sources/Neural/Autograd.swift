@@ -60,11 +60,16 @@ extension Tensor {
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
         for t in order.reversed() {
+            // The graph is spent once differentiated, as in PyTorch without retain_graph. Dropping the
+            // node also breaks the cycle between an output and a backward closure that captured it,
+            // which otherwise kept every training step's activations alive.
+            let node = t.node
+            t.node = nil
             guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
             if t.requiresGrad {
                 if let existing = t.grad { existing.addInPlace(g) } else { t.grad = g.detached() }
             }
-            guard let node = t.node else { continue }
+            guard let node else { continue }
             let inputGrads = Autograd.withoutGrad { node.backward(g) }
             for (input, ig) in Swift.zip(node.inputs, inputGrads) {
                 guard let ig, input.tracksGrad else { continue }

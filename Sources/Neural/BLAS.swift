@@ -49,17 +49,19 @@ public enum BLASStartup {
     }
 }
 
-/// Large tensors come and go on every op. glibc serves blocks above 128 KiB with fresh `mmap`s and
-/// unmaps them on free, so each op paid for zeroing new pages (a fifth of an SD UNet step). Keeping
-/// blocks up to 1 GiB on the heap, and not trimming it, lets freed tensors be reused.
+/// Large tensors come and go on every op. glibc serves blocks above its mmap threshold (128 KiB, at
+/// most 32 MiB however it adapts) with fresh `mmap`s and unmaps them on free, so each op paid for
+/// zeroing new pages (a fifth of an SD UNet step, a sixth of a training step). Serving every block
+/// from the heap, and never trimming it, lets freed tensors be reused.
 public enum Allocator {
     public static func keepFreedMemory() {
         #if canImport(Glibc)
-        // mallopt is not in Swift's Glibc module (malloc.h); M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3.
+        // mallopt is not in Swift's Glibc module (malloc.h); M_TRIM_THRESHOLD = -1, M_MMAP_MAX = -4.
+        // (M_MMAP_THRESHOLD cannot go above 32 MiB: SD activations are larger, so mmap is switched off.)
         typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
         let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
-        _ = mallopt(-3, 1 << 30)
+        _ = mallopt(-4, 0)
         _ = mallopt(-1, Int32.max)
         #endif
     }

@@ -74,21 +74,46 @@ extension Tensor {
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return Tensor(shape: [n, oc, oh, ow], data: out).record("conv2d", inputs) { gout in
             var gx = [Float](repeating: 0, count: x.count), gw = [Float](repeating: 0, count: weight.count)
-            var col = [Float](repeating: 0, count: kdim * cols), gcol = [Float](repeating: 0, count: kdim * cols)
-            for b in 0..<n {
-                for gi in 0..<g {
-                    let gOff = (b * oc + gi * ocg) * cols
-                    if weight.tracksGrad {
-                        geo.im2col(x.data, image: b, channel0: gi * cg, channels: cg, into: &col)
-                        // dW[ocg, kdim] += dY[ocg, cols] · colᵀ
-                        BLAS.gemm(transA: false, transB: true, m: ocg, n: kdim, k: cols, gout.data, aOffset: gOff, col,
-                                  beta: 1, &gw, cOffset: gi * ocg * kdim)
+            if g == 1 && n > 1 {
+                // The forward's batched layout: dY as [O, N·cols], one GEMM each for dW and dcol.
+                let wide = n * cols
+                var gWide = [Float](repeating: 0, count: oc * wide)
+                gout.data.withUnsafeBufferPointer { src in
+                    gWide.withUnsafeMutableBufferPointer { dst in
+                        for b in 0..<n {
+                            for ch in 0..<oc {
+                                (dst.baseAddress! + ch * wide + b * cols).update(from: src.baseAddress! + (b * oc + ch) * cols, count: cols)
+                            }
+                        }
                     }
-                    if x.tracksGrad {
-                        // dcol[kdim, cols] = Wᵀ · dY, then scatter back.
-                        BLAS.gemm(transA: true, transB: false, m: kdim, n: cols, k: ocg, weight.data, aOffset: gi * ocg * kdim,
-                                  gout.data, bOffset: gOff, &gcol)
-                        geo.col2im(gcol, image: b, channel0: gi * cg, channels: cg, into: &gx)
+                }
+                if weight.tracksGrad {
+                    var col = [Float](repeating: 0, count: kdim * wide)
+                    for b in 0..<n { geo.im2colParallel(x.data, image: b, channel0: 0, channels: c, into: &col, rowStride: wide, columnOffset: b * cols) }
+                    BLAS.gemm(transA: false, transB: true, m: oc, n: kdim, k: wide, gWide, col, &gw)
+                }
+                if x.tracksGrad {
+                    var gcol = [Float](repeating: 0, count: kdim * wide)
+                    BLAS.gemm(transA: true, transB: false, m: kdim, n: wide, k: oc, weight.data, gWide, &gcol)
+                    for b in 0..<n { geo.col2im(gcol, image: b, channel0: 0, channels: c, into: &gx, rowStride: wide, columnOffset: b * cols) }
+                }
+            } else {
+                var col = [Float](repeating: 0, count: kdim * cols), gcol = [Float](repeating: 0, count: kdim * cols)
+                for b in 0..<n {
+                    for gi in 0..<g {
+                        let gOff = (b * oc + gi * ocg) * cols
+                        if weight.tracksGrad {
+                            geo.im2col(x.data, image: b, channel0: gi * cg, channels: cg, into: &col)
+                            // dW[ocg, kdim] += dY[ocg, cols] · colᵀ
+                            BLAS.gemm(transA: false, transB: true, m: ocg, n: kdim, k: cols, gout.data, aOffset: gOff, col,
+                                      beta: 1, &gw, cOffset: gi * ocg * kdim)
+                        }
+                        if x.tracksGrad {
+                            // dcol[kdim, cols] = Wᵀ · dY, then scatter back.
+                            BLAS.gemm(transA: true, transB: false, m: kdim, n: cols, k: ocg, weight.data, aOffset: gi * ocg * kdim,
+                                      gout.data, bOffset: gOff, &gcol)
+                            geo.col2im(gcol, image: b, channel0: gi * cg, channels: cg, into: &gx, rowStride: cols, columnOffset: 0)
+                        }
                     }
                 }
             }
@@ -206,19 +231,32 @@ struct Geometry {
         }
     }
 
-    func col2im(_ col: [Float], image: Int, channel0: Int, channels: Int, into x: inout [Float]) {
-        let cols = oh * ow
-        for ci in 0..<channels {
-            let plane = ((image * c) + channel0 + ci) * h * w
-            for ky in 0..<kh {
-                for kx in 0..<kw {
-                    let row = ((ci * kh + ky) * kw + kx) * cols
-                    for oy in 0..<oh {
-                        let iy = oy * sh - ph + ky
-                        if iy < 0 || iy >= h { continue }
-                        for ox in 0..<ow {
-                            let ix = ox * sw - pw + kx
-                            if ix >= 0 && ix < w { x[plane + iy * w + ix] += col[row + oy * ow + ox] }
+    /// Adds columns back into the image (the adjoint of im2col). `rowStride`/`columnOffset` as in im2col.
+    func col2im(_ col: [Float], image: Int, channel0: Int, channels: Int, into x: inout [Float], rowStride: Int, columnOffset: Int) {
+        col.withUnsafeBufferPointer { src in
+            x.withUnsafeMutableBufferPointer { dst in
+                for ci in 0..<channels {
+                    let plane = ((image * c) + channel0 + ci) * h * w
+                    for ky in 0..<kh {
+                        for kx in 0..<kw {
+                            let row = ((ci * kh + ky) * kw + kx) * rowStride + columnOffset
+                            for oy in 0..<oh {
+                                let iy = oy * sh - ph + ky
+                                if iy < 0 || iy >= h { continue }
+                                let s = src.baseAddress! + row + oy * ow, d = dst.baseAddress! + plane + iy * w
+                                if sw == 1 {
+                                    let lo = Swift.max(0, pw - kx), hi = Swift.min(ow, w + pw - kx)
+                                    if hi > lo {
+                                        let shift = kx - pw
+                                        for ox in lo..<hi { d[ox + shift] += s[ox] }
+                                    }
+                                    continue
+                                }
+                                for ox in 0..<ow {
+                                    let ix = ox * sw - pw + kx
+                                    if ix >= 0 && ix < w { d[ix] += s[ox] }
+                                }
+                            }
                         }
                     }
                 }

@@ -175,6 +175,11 @@ extension Tensor {
     public func tanh() -> Tensor { unary("tanh", { Foundation.tanh($0) }, { _, y in 1 - y * y }) }
     public func sigmoid() -> Tensor { unary("sigmoid", sigmoidf, { _, y in y * (1 - y) }) }
     public func relu() -> Tensor { unary("relu", { max($0, 0) }, { x, _ in x > 0 ? 1 : 0 }) }
+    public func abs() -> Tensor { unary("abs", { Swift.abs($0) }, { x, _ in x > 0 ? 1 : x < 0 ? -1 : 0 }) }
+    /// Values limited to [low, high]; the gradient passes only where the input was inside.
+    public func clamped(_ low: Float, _ high: Float) -> Tensor {
+        unary("clamp", { Swift.min(Swift.max($0, low), high) }, { x, _ in x >= low && x <= high ? 1 : 0 })
+    }
     public func silu() -> Tensor {
         unary("silu", { $0 * sigmoidf($0) }, { x, _ in let s = sigmoidf(x); return s * (1 + x * (1 - s)) })
     }

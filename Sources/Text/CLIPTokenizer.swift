@@ -16,6 +16,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
     private let encoder: [String: Int]
     private let decoder: [Int: String]
     private let merges: BPEMerges
+    private let mergeList: [(String, String)]
+    private let padToken: String
     private let byteToSymbol: [String]
     private let symbolToByte: [Character: UInt8]
     private let specials: [(text: String, id: Int)]
@@ -102,6 +104,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
         for (t, i) in encoder { decoder[i] = t }
         self.decoder = decoder
         self.merges = BPEMerges(merges)
+        mergeList = merges
+        self.padToken = padToken
         let table = BPETokenizer.bytesToUnicode()
         byteToSymbol = table.map { String($0) }
         var back: [Character: UInt8] = [:]
@@ -119,6 +123,22 @@ public final class CLIPTokenizer: @unchecked Sendable {
     }
 
     public var vocabularySize: Int { encoder.count }
+
+    /// Writes the tokenizer as a model folder's `tokenizer/` (what transformers' `CLIPTokenizer` reads).
+    public func save(to folder: String) throws {
+        let url = URL(fileURLWithPath: folder)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: encoder, options: [.sortedKeys]).write(to: url.appendingPathComponent("vocab.json"))
+        let merges = "#version: 0.2\n" + mergeList.map { "\($0.0) \($0.1)\n" }.joined()
+        try Data(merges.utf8).write(to: url.appendingPathComponent("merges.txt"))
+        let special: [String: Any] = ["bos_token": Self.startOfText, "eos_token": Self.endOfText, "unk_token": Self.endOfText, "pad_token": padToken]
+        try JSONSerialization.data(withJSONObject: special, options: [.sortedKeys, .prettyPrinted]).write(to: url.appendingPathComponent("special_tokens_map.json"))
+        var config = special
+        config["tokenizer_class"] = "CLIPTokenizer"
+        config["model_max_length"] = contextLength
+        config["do_lower_case"] = true
+        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted]).write(to: url.appendingPathComponent("tokenizer_config.json"))
+    }
 
     /// The vocabulary file the bootstrap fetches (PyPI open-clip-torch), when it is there.
     public static var bootstrapVocabulary: String? {

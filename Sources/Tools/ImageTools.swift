@@ -25,15 +25,18 @@ public final class ImageService: @unchecked Sendable {
         return (sandbox.roots.first ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).appendingPathComponent(configured)
     }
 
-    /// The model at `path` (inside the roots) or the configured default, loaded once.
+    /// The model at `path` (inside the roots), the configured default, or the embedded Shapes model; loaded once.
     func model(_ path: String?) throws -> StableDiffusionModel {
         let folder: String
         if let path {
             folder = try sandbox.resolve(path).path
         } else if let configured = defaults?.model {
             folder = configured.hasPrefix("/") ? configured : (baseDirectory ?? ".") + "/" + configured
+        } else if FileManager.default.fileExists(atPath: ShapesEvaluation.embeddedModel + "/model_index.json") {
+            // Nothing configured: Atelier's own Shapes model, installed by the bootstrap.
+            folder = ShapesEvaluation.embeddedModel
         } else {
-            throw ToolError.failed("no model: pass `model` (a diffusers folder inside the roots) or set image.model in the config")
+            throw ToolError.failed("no model: pass `model` (a diffusers folder inside the roots), set image.model in the config, or run `make bootstrap` to install the embedded Shapes model")
         }
         return try lock.withLock {
             if let m = models[folder] { return m }

@@ -69,6 +69,13 @@ final class GradientCheckTests: XCTestCase {
         try check("conv2d", [[2, 4, 5, 5], [6, 2, 3, 3], [6]]) {
             try $0[0].conv2d(weight: $0[1], bias: $0[2], options: Conv2DOptions(stride: (2, 1), padding: (1, 0), groups: 2))
         }
+        // Without groups a batch goes through one wide GEMM, forward and backward.
+        try check("conv2d batched", [[3, 2, 5, 4], [4, 2, 3, 3], [4]]) {
+            try $0[0].conv2d(weight: $0[1], bias: $0[2], options: Conv2DOptions(stride: (1, 1), padding: (1, 1)))
+        }
+        try check("conv2d batched strided", [[2, 3, 6, 6], [2, 3, 3, 3], [2]]) {
+            try $0[0].conv2d(weight: $0[1], bias: $0[2], options: Conv2DOptions(stride: (2, 2), padding: (1, 1)))
+        }
         try check("group_norm", [[2, 4, 3, 3], [4], [4]]) { try $0[0].groupNorm(groups: 2, weight: $0[1], bias: $0[2]) }
         try check("layer_norm", [[3, 6], [6], [6]]) { try $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
         try check("rms_norm", [[3, 6], [6]]) { try $0[0].rmsNorm(weight: $0[1]) }
@@ -95,6 +102,26 @@ final class GradientCheckTests: XCTestCase {
         try checkpoint([x], block).sum().backward()
         assertClose(x.grad!, gx, atol: 1e-6, "checkpointed dx")
         assertClose(layer.weight.grad!, gw, atol: 1e-6, "checkpointed dW")
+    }
+
+    func testAbsAndClampPassGradientsWhereTheyShould() throws {
+        let x = Tensor(shape: [5], data: [-2, -0.5, 0.25, 1, 3], requiresGrad: true)
+        try x.abs().add(x.clamped(-1, 2)).sum().backward()
+        XCTAssertEqual(x.grad!.data, [-1, 0, 2, 2, 1])
+    }
+
+    func testBackwardReleasesTheGraph() throws {
+        // A training step's activations must not outlive its backward pass (no retain cycles).
+        weak var activation: Tensor?
+        var r = NumPyRandom(seed: 2)
+        let layer = Linear(4, 4, rng: &r)
+        try {
+            let h = try layer(r.normal([3, 4])).silu()
+            activation = h
+            try h.geluTanh().sum().backward()
+        }()
+        XCTAssertNil(activation, "the graph kept an activation alive after backward")
+        XCTAssertNotNil(layer.weight.grad)
     }
 
     func testFrozenParametersGetNoGradient() throws {

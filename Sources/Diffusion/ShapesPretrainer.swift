@@ -1,0 +1,198 @@
+import Foundation
+import Neural
+import Text
+
+/// What `atelier pretrain shapes` trains: the three Stable Diffusion parts in tiny configurations,
+/// and how long each stage runs. Deterministic by seed.
+public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
+    public var seed: UInt32 = 0
+    public var imageSize = 32
+    public var vae = AutoencoderKLConfig(blockOutChannels: [32, 32, 64], latentChannels: 4, layersPerBlock: 1, normNumGroups: 16,
+                                         scalingFactor: 1, sampleSize: 32)
+    public var unet = UNet2DConditionConfig(blockOutChannels: [32, 64], downBlockTypes: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+                                            upBlockTypes: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], layersPerBlock: 1,
+                                            crossAttentionDim: 64, attentionHeads: 4, normNumGroups: 32, sampleSize: 8)
+    public var textEncoder = CLIPTextConfig(hiddenSize: 64, intermediateSize: 256, numHiddenLayers: 2, numAttentionHeads: 4)
+    public var scheduler = SchedulerConfig.stableDiffusion
+
+    public var vaeSteps = 800
+    public var vaeBatch = 16
+    public var vaeLearningRate: Float = 1e-3
+    /// Weight of the KL term against the mean absolute reconstruction error.
+    public var klWeight: Float = 1e-4
+
+    /// Images rendered and encoded once for the UNet stage.
+    public var datasetSize = 8192
+    public var unetSteps = 4000
+    public var unetBatch = 32
+    public var unetLearningRate: Float = 1e-3
+    public var warmupSteps = 100
+    /// Share of captions replaced by the empty prompt, so classifier-free guidance has an unconditional model.
+    public var captionDropout: Float = 0.1
+    public var maxGradNorm: Float = 1
+
+    public init() {}
+}
+
+/// Progress of a pretraining run.
+public struct PretrainProgress: Sendable {
+    public let stage: String
+    public let step: Int
+    public let total: Int
+    public let loss: Float
+}
+
+/// Trains Atelier's embedded image model from scratch on the Shapes world: first the VAE
+/// (reconstruction + KL on freshly rendered images), then its latent scale is measured as Stable
+/// Diffusion's was (1 / std of the latents), a fixed dataset is encoded once, and the UNet and the
+/// text encoder learn to predict noise together, with captions dropped now and then for guidance.
+public final class ShapesPretrainer {
+    public let config: ShapesPretrainConfig
+    public let tokenizer: CLIPTokenizer
+    let world: ShapesWorld
+
+    public init(config: ShapesPretrainConfig, tokenizer: CLIPTokenizer) {
+        self.config = config
+        self.tokenizer = tokenizer
+        world = ShapesWorld(imageSize: config.imageSize)
+    }
+
+    /// Images [B, 3, H, W] in −1…1 of the given scenes, with the generator's jitter.
+    func batch(_ scenes: [ShapesScene], rng: inout NumPyRandom) -> Tensor {
+        let n = config.imageSize
+        var data: [Float] = []
+        data.reserveCapacity(scenes.count * 3 * n * n)
+        for s in scenes { data += world.render(s, rng: &rng).data.map { $0 * 2 - 1 } }
+        return Tensor(shape: [scenes.count, 3, n, n], data: data)
+    }
+
+    /// Runs both stages and returns the trained model (not yet saved).
+    public func run(progress: (PretrainProgress) -> Void = { _ in }) throws(DiffusionError) -> StableDiffusionModel {
+        var rng = NumPyRandom(seed: config.seed)
+        var initializer = ParameterInit.random(rng)
+        let vae = try AutoencoderKL(config: config.vae, initializer: &initializer)
+        let unet = try UNet2DConditionModel(config: config.unet, initializer: &initializer)
+        let text = try CLIPTextModel(config: config.textEncoder, initializer: &initializer)
+        rng = initializer.generator!
+        let scale = try trainVAE(vae, rng: &rng, progress: progress)
+        var vaeConfig = config.vae
+        vaeConfig.scalingFactor = scale
+        let (latents, captions) = try encodeDataset(vae, scale: scale, rng: &rng, progress: progress)
+        try trainDenoiser(unet: unet, text: text, latents: latents, captions: captions, rng: &rng, progress: progress)
+        var zeros = ParameterInit.zeros
+        let scaledVAE = try AutoencoderKL(config: vaeConfig, initializer: &zeros)
+        for ((_, a), (_, b)) in Swift.zip(scaledVAE.namedParameters, vae.namedParameters) { a.data = b.data }
+        return try StableDiffusionModel(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: scaledVAE, schedulerConfig: config.scheduler)
+    }
+
+    /// Stage 1; returns the latent scaling factor.
+    func trainVAE(_ vae: AutoencoderKL, rng: inout NumPyRandom, progress: (PretrainProgress) -> Void) throws(DiffusionError) -> Float {
+        let optimizer = AdamW(vae.trainableParameters, lr: config.vaeLearningRate, weightDecay: 0)
+        let schedule = LRSchedule.cosine(warmup: config.warmupSteps, total: config.vaeSteps)
+        for step in 0..<config.vaeSteps {
+            let scenes = (0..<config.vaeBatch).map { _ in world.randomScene(&rng, includeHeldOut: true) }
+            let images = batch(scenes, rng: &rng)
+            let loss = try neural { () throws(NeuralError) -> Tensor in
+                let posterior = try vae.encode(images)
+                let reconstruction = try vae.decode(posterior.sample(&rng))
+                let l1 = try reconstruction.sub(images).abs().mean()
+                let m = posterior.mean, lv = posterior.logVariance
+                let kl = try m.square().add(lv.exp()).sub(lv).adding(-1).mean().scaled(0.5)
+                return try l1.add(kl.scaled(config.klWeight))
+            }
+            try checkFinite(loss, stage: "vae", step: step)
+            loss.backward()
+            clipGradNorm(vae.trainableParameters, maxNorm: config.maxGradNorm)
+            optimizer.update(lr: config.vaeLearningRate * schedule.factor(step: step))
+            vae.zeroGrad()
+            progress(PretrainProgress(stage: "vae", step: step + 1, total: config.vaeSteps, loss: loss.item))
+        }
+        // Stable Diffusion's rule: scale latents to unit variance.
+        var rngCopy = rng
+        let probe = batch((0..<64).map { _ in world.randomScene(&rngCopy, includeHeldOut: true) }, rng: &rngCopy)
+        let z = try neural { () throws(NeuralError) -> Tensor in try Autograd.withoutGrad { () throws(NeuralError) -> Tensor in try vae.encode(probe).mean } }
+        let mean = z.data.reduce(0, +) / Float(z.count)
+        let variance = z.data.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(z.count)
+        return 1 / Swift.max(variance.squareRoot(), 1e-3)
+    }
+
+    /// Renders and encodes the UNet stage's dataset once (posterior means and stds, already scaled).
+    func encodeDataset(_ vae: AutoencoderKL, scale: Float, rng: inout NumPyRandom,
+                       progress: (PretrainProgress) -> Void) throws(DiffusionError) -> (LatentTable, [String]) {
+        var captions: [String] = []
+        var means: [Float] = [], stds: [Float] = []
+        let chunk = 64
+        var done = 0
+        vae.setFrozen(true)
+        while done < config.datasetSize {
+            let n = Swift.min(chunk, config.datasetSize - done)
+            let scenes = (0..<n).map { _ in world.randomScene(&rng) }
+            captions += scenes.map { $0.caption() }
+            let images = batch(scenes, rng: &rng)
+            let posterior = try neural { () throws(NeuralError) -> LatentDistribution in
+                try Autograd.withoutGrad { () throws(NeuralError) -> LatentDistribution in try vae.encode(images) }
+            }
+            means += posterior.mean.data.map { $0 * scale }
+            stds += posterior.std.data.map { $0 * scale }
+            done += n
+            progress(PretrainProgress(stage: "encode", step: done, total: config.datasetSize, loss: 0))
+        }
+        let h = config.imageSize / config.vae.downsampling
+        return (LatentTable(shape: [config.vae.latentChannels, h, h], means: means, stds: stds), captions)
+    }
+
+    /// Stage 2: UNet and text encoder on the cached latents.
+    func trainDenoiser(unet: UNet2DConditionModel, text: CLIPTextModel, latents: LatentTable, captions: [String],
+                       rng: inout NumPyRandom, progress: (PretrainProgress) -> Void) throws(DiffusionError) {
+        let parameters = unet.trainableParameters + text.trainableParameters
+        let optimizer = AdamW(parameters, lr: config.unetLearningRate, weightDecay: 1e-2)
+        let schedule = LRSchedule.cosine(warmup: config.warmupSteps, total: config.unetSteps)
+        let objective = try NoisePredictionObjective(scheduler: config.scheduler)
+        var tokenCache: [String: [Int]] = [:]
+        func ids(_ caption: String) -> [Int] {
+            if let c = tokenCache[caption] { return c }
+            let e = tokenizer.encode(caption).ids
+            tokenCache[caption] = e
+            return e
+        }
+        for step in 0..<config.unetSteps {
+            let picks = (0..<config.unetBatch).map { _ in Int(rng.nextDouble() * Double(captions.count)) % captions.count }
+            let x0 = latents.sample(picks, rng: &rng)
+            let prompts = picks.map { rng.nextDouble() < Double(config.captionDropout) ? "" : captions[$0] }
+            let draw = objective.draw(latentShape: x0.shape, rng: &rng)
+            let context = try text(prompts.map(ids))
+            let loss = try neural { () throws(NeuralError) -> Tensor in
+                try objective.perSampleLoss(unet: unet, latents: x0, context: context, draw: draw).mean()
+            }
+            try checkFinite(loss, stage: "unet", step: step)
+            loss.backward()
+            clipGradNorm(parameters, maxNorm: config.maxGradNorm)
+            optimizer.update(lr: config.unetLearningRate * schedule.factor(step: step))
+            unet.zeroGrad()
+            text.zeroGrad()
+            progress(PretrainProgress(stage: "unet", step: step + 1, total: config.unetSteps, loss: loss.item))
+        }
+    }
+
+    func checkFinite(_ loss: Tensor, stage: String, step: Int) throws(DiffusionError) {
+        guard loss.item.isFinite else {
+            throw .training("the \(stage) loss became \(loss.item) at step \(step + 1); lower the learning rate or check the data")
+        }
+    }
+}
+
+/// Encoded images: posterior means and standard deviations, sampled afresh for each batch.
+struct LatentTable {
+    let shape: [Int]
+    let means: [Float]
+    let stds: [Float]
+
+    func sample(_ rows: [Int], rng: inout NumPyRandom) -> Tensor {
+        let n = shape.reduce(1, *)
+        var out = [Float](repeating: 0, count: rows.count * n)
+        for (b, r) in rows.enumerated() {
+            for i in 0..<n { out[b * n + i] = means[r * n + i] + stds[r * n + i] * Float(rng.nextGaussian()) }
+        }
+        return Tensor(shape: [rows.count] + shape, data: out)
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Diffusion
+import Foundation
+import Neural
+import Storage
+import Text
+
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain",
+        abstract: "Train Atelier's own base models from scratch.",
+        subcommands: [PretrainShapesCommand.self])
+}
+
+/// `atelier pretrain shapes`: the embedded image model, trained on the Shapes world.
+struct PretrainShapesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shapes",
+        abstract: "Train the tiny Stable-Diffusion-architecture model (VAE, UNet, CLIP text encoder) on the procedural Shapes world.",
+        discussion: "Deterministic by seed. Writes a diffusers-layout folder (f16 safetensors) and prints a JSON summary with each file's SHA-256.")
+
+    @Option(name: .long, help: "Output model folder.") var output: String
+    @Option(name: .long, help: "Random seed (weights, data, noise).") var seed: UInt32 = 0
+    @Option(name: .long, help: "VAE training steps.") var vaeSteps: Int?
+    @Option(name: .long, help: "UNet and text-encoder training steps.") var unetSteps: Int?
+    @Option(name: .long, help: "Images encoded once for the UNet stage.") var datasetSize: Int?
+    @Option(name: .long, help: "UNet batch size.") var batch: Int?
+    @Option(name: .long, help: "UNet learning rate.") var learningRate: Float?
+    @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "CLIP BPE vocabulary (default: the bootstrap's copy).") var vocabulary: String?
+    @Option(name: .long, help: "Log level on stderr: error, warning, info, debug.") var logLevel: LogLevel = .info
+
+    func run() throws {
+        Log.level = logLevel
+        if let threads { BLAS.threads = threads }
+        var config = ShapesPretrainConfig()
+        config.seed = seed
+        if let vaeSteps { config.vaeSteps = vaeSteps }
+        if let unetSteps { config.unetSteps = unetSteps }
+        if let datasetSize { config.datasetSize = datasetSize }
+        if let batch { config.unetBatch = batch }
+        if let learningRate { config.unetLearningRate = learningRate }
+        guard let vocab = vocabulary ?? CLIPTokenizer.bootstrapVocabulary else {
+            throw ValidationError("no CLIP BPE vocabulary: run `make bootstrap` or pass --vocabulary")
+        }
+        let tokenizer = try CLIPTokenizer(bpeFile: vocab)
+        let started = Date()
+        var bar: ProgressBar?
+        var stage = ""
+        var lastLog = Date.distantPast
+        var recent: [Float] = []
+        var finalLoss: [String: Float] = [:]
+        let model: StableDiffusionModel
+        do {
+            model = try ShapesPretrainer(config: config, tokenizer: tokenizer).run { p in
+                if p.stage != stage {
+                    bar?.finish()
+                    stage = p.stage
+                    bar = ProgressBar(label: p.stage)
+                    recent = []
+                }
+                bar?.update(p.step, p.total)
+                recent.append(p.loss)
+                if recent.count > 50 { recent.removeFirst() }
+                let mean = recent.reduce(0, +) / Float(recent.count)
+                finalLoss[p.stage] = mean
+                if Date().timeIntervalSince(lastLog) > 30 || p.step == p.total {
+                    lastLog = Date()
+                    Log.info(String(format: "%@ %d/%d loss %.4f (%.0f s)", p.stage, p.step, p.total, mean, Date().timeIntervalSince(started)))
+                }
+            }
+            bar?.finish()
+            try model.save(to: output)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var files: [String: String] = [:]
+        let root = URL(fileURLWithPath: output)
+        for part in ["unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors"] {
+            if let data = FileManager.default.contents(atPath: root.appendingPathComponent(part).path) { files[part] = SHA256.hex(data) }
+        }
+        let summary: [String: Any] = [
+            "output": output, "seed": Int(seed), "seconds": Int(Date().timeIntervalSince(started)),
+            "vae_steps": config.vaeSteps, "unet_steps": config.unetSteps, "dataset_size": config.datasetSize,
+            "unet_batch": config.unetBatch, "latent_scaling_factor": model.vae.config.scalingFactor,
+            "final_loss": finalLoss, "sha256": files,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+    }
+}

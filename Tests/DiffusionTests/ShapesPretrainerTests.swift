@@ -1,0 +1,66 @@
+import XCTest
+import Neural
+import Text
+@testable import Diffusion
+
+/// `atelier pretrain shapes` in miniature: both stages learn, the run is reproducible by seed, and the
+/// export is a diffusers folder that the sampler loads back.
+final class ShapesPretrainerTests: XCTestCase {
+    func tokenizer() throws -> CLIPTokenizer {
+        try CLIPTokenizer(bpeFile: XCTUnwrap(CLIPTokenizer.bootstrapVocabulary, "the bootstrap installs the CLIP vocabulary"))
+    }
+
+    func smallConfig() -> ShapesPretrainConfig {
+        var c = ShapesPretrainConfig()
+        c.vaeSteps = 40
+        c.vaeBatch = 4
+        c.datasetSize = 32
+        c.unetSteps = 6
+        c.unetBatch = 4
+        c.warmupSteps = 2
+        return c
+    }
+
+    func testTrainingLearnsIsReproducibleAndExportsALoadableModel() throws {
+        let tokenizer = try tokenizer()
+        var vaeLosses: [Float] = [], unetLosses: [Float] = []
+        let model = try ShapesPretrainer(config: smallConfig(), tokenizer: tokenizer).run { p in
+            if p.stage == "vae" { vaeLosses.append(p.loss) }
+            if p.stage == "unet" { unetLosses.append(p.loss) }
+        }
+        XCTAssertEqual(vaeLosses.count, 40)
+        XCTAssertEqual(unetLosses.count, 6)
+        XCTAssertLessThan(vaeLosses.suffix(5).reduce(0, +), vaeLosses.prefix(5).reduce(0, +) * 0.8, "the VAE's reconstruction improves")
+        XCTAssertTrue(unetLosses.allSatisfy(\.isFinite))
+        XCTAssertNotEqual(model.vae.config.scalingFactor, 1, "the latent scale is measured, as Stable Diffusion's was")
+
+        // Same seed, same weights.
+        let again = try ShapesPretrainer(config: smallConfig(), tokenizer: tokenizer).run()
+        XCTAssertEqual(again.unet.namedParameters.map(\.1.data), model.unet.namedParameters.map(\.1.data))
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shapes-export-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try model.save(to: folder)
+        try model.save(to: folder)  // over an existing export
+        let loaded = try StableDiffusionModel(folder: folder)
+        XCTAssertEqual(loaded.vae.config, model.vae.config)
+        XCTAssertEqual(loaded.unet.config, model.unet.config)
+        XCTAssertEqual(loaded.textEncoder.config, model.textEncoder.config)
+        for (name, p) in model.unet.namedParameters + model.vae.namedParameters + model.textEncoder.namedParameters {
+            let q = try XCTUnwrap((loaded.unet.namedParameters + loaded.vae.namedParameters + loaded.textEncoder.namedParameters).first { $0.0 == name }?.1)
+            for (a, b) in zip(p.data, q.data) where abs(a - b) > 1e-3 * max(1, abs(a)) {
+                XCTFail("\(name): \(a) saved as \(b)")
+                break
+            }
+        }
+        let caption = "a photo of a small red star on the left on a gray background"
+        XCTAssertEqual(loaded.tokenizer.encode(caption), tokenizer.encode(caption), "the exported tokenizer/ tokenizes alike")
+        var request = GenerationRequest(prompt: caption)
+        request.steps = 2
+        let image = try StableDiffusionPipeline(model: loaded).generate(request).images
+        XCTAssertEqual(image.shape, [1, 3, 32, 32])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)
+            .filter { $0.hasPrefix(".shapes-export-\(getpid())") }
+        XCTAssertEqual(leftovers, [], "no staging or previous folders are left behind")
+    }
+}

@@ -228,3 +228,41 @@ public struct ShapesWorld: Sendable {
         return inside
     }
 }
+
+/// A DreamBooth subject of the Shapes world: one object with a two-colour pattern that no caption can
+/// ask the base model for, photographed 4 times in varied sizes, positions and backgrounds.
+public struct ShapesSubject: Sendable, Equatable {
+    public let name: String
+    public let shape: ShapeKind
+    public let color: ShapeColor
+    public let pattern: ShapePattern
+
+    /// The subjects the personalization demo uses.
+    public static let all = [
+        ShapesSubject(name: "split-square", shape: .square, color: .red, pattern: .split(.blue)),
+        ShapesSubject(name: "striped-circle", shape: .circle, color: .yellow, pattern: .stripes(.purple, count: 4)),
+        ShapesSubject(name: "dotted-triangle", shape: .triangle, color: .green, pattern: .dot(.orange)),
+    ]
+
+    public static func named(_ name: String) -> ShapesSubject? { all.first { $0.name == name } }
+
+    /// The class noun ("square").
+    public var classNoun: String { shape.rawValue }
+
+    /// The subject in a given context.
+    public func scene(size: ShapeSize, position: ShapePosition, background: BackgroundColor) -> ShapesScene {
+        ShapesScene(shape: shape, color: color, size: size, position: position, background: background, pattern: pattern)
+    }
+
+    /// The 4 training photos' contexts: every size, four positions, four backgrounds.
+    public var trainingScenes: [ShapesScene] {
+        [scene(size: .large, position: .center, background: .gray), scene(size: .medium, position: .left, background: .white),
+         scene(size: .large, position: .right, background: .black), scene(size: .medium, position: .bottom, background: .beige)]
+    }
+
+    /// The training photos [3, H, W], deterministic.
+    public func trainingImages(world: ShapesWorld = ShapesWorld()) -> [Tensor] {
+        var rng = NumPyRandom(seed: 1000 + UInt32(Self.all.firstIndex(of: self) ?? 0))
+        return trainingScenes.map { world.render($0, rng: &rng) }
+    }
+}

@@ -338,3 +338,26 @@ final class UNetUpBlock: Module {
         return h
     }
 }
+
+extension UNet2DConditionModel {
+    /// Every attention projection (to_q, to_k, to_v, to_out.0 of self- and cross-attention) with its
+    /// diffusers name: where DreamBooth's LoRA adapters go.
+    public var attentionProjections: [(String, Linear)] {
+        func transformer(_ prefix: String, _ t: Transformer2DModel) -> [(String, Linear)] {
+            t.blocks.enumerated().flatMap { i, block in
+                [("attn1", block.attn1), ("attn2", block.attn2)].flatMap { name, a in
+                    [("to_q", a.toQ), ("to_k", a.toK), ("to_v", a.toV), ("to_out.0", a.toOut)].map { ("\(prefix).transformer_blocks.\(i).\(name).\($0.0)", $0.1) }
+                }
+            }
+        }
+        var out: [(String, Linear)] = []
+        for (b, block) in downBlocks.enumerated() {
+            for (k, t) in block.attentions.enumerated() { out += transformer("down_blocks.\(b).attentions.\(k)", t) }
+        }
+        out += transformer("mid_block.attentions.0", midBlock.attention)
+        for (b, block) in upBlocks.enumerated() {
+            for (k, t) in block.attentions.enumerated() { out += transformer("up_blocks.\(b).attentions.\(k)", t) }
+        }
+        return out
+    }
+}

@@ -41,6 +41,8 @@ public func nested(_ prefix: String, _ list: [Module]) -> [(String, Tensor)] {
 public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
+    /// A low-rank adapter added to the output when set (its parameters are not among the layer's own).
+    public var lora: LoRA?
 
     public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, initializer: inout ParameterInit) {
         // PyTorch's default: U(-1/√in, 1/√in).
@@ -60,7 +62,11 @@ public final class Linear: Module {
     public var namedParameters: [(String, Tensor)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
 
     public func callAsFunction(_ x: Tensor) throws(NeuralError) -> Tensor {
-        do { return try x.linear(weight: weight, bias: bias) } catch { throw error.inLayer("Linear(\(weight.shape[1])→\(weight.shape[0]))") }
+        do {
+            let y = try x.linear(weight: weight, bias: bias)
+            guard let lora else { return y }
+            return try y.add(lora(x))
+        } catch { throw error.inLayer("Linear(\(weight.shape[1])→\(weight.shape[0]))") }
     }
 }
 

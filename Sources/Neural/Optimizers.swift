@@ -27,8 +27,9 @@ public final class AdamW {
     public var lr: Float
     public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     public private(set) var step = 0
-    var m: [ObjectIdentifier: [Float]] = [:]
-    var v: [ObjectIdentifier: [Float]] = [:]
+    /// First and second moments per trainable parameter (by position); empty until its first update.
+    var m: [[Float]]
+    var v: [[Float]]
     let params: [Tensor]
 
     public init(_ params: [Tensor], lr: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999), eps: Float = 1e-8, weightDecay: Float = 1e-2) {
@@ -38,26 +39,68 @@ public final class AdamW {
         beta2 = betas.1
         self.eps = eps
         self.weightDecay = weightDecay
+        m = Array(repeating: [], count: self.params.count)
+        v = m
+    }
+
+    /// The optimizer's state for a checkpoint: the step count and each trainable parameter's first and
+    /// second moments, in the order the parameters were given (nil before a parameter's first update).
+    public struct State: Sendable {
+        public var step: Int
+        public var moments: [(m: [Float], v: [Float])?]
+        public init(step: Int, moments: [(m: [Float], v: [Float])?]) {
+            self.step = step
+            self.moments = moments
+        }
+    }
+
+    public var state: State {
+        State(step: step, moments: params.indices.map { i in m[i].isEmpty ? nil : (m[i], v[i]) })
+    }
+
+    /// Restores a checkpoint's state; the parameter list must be the one the state was taken from.
+    public func restore(_ s: State) throws(NeuralError) {
+        guard s.moments.count == params.count else {
+            throw .invalidArgument(op: "AdamW.restore", "the state has \(s.moments.count) parameters, the optimizer \(params.count)")
+        }
+        for (p, mv) in Swift.zip(params, s.moments) {
+            guard let mv else { continue }
+            guard mv.m.count == p.count, mv.v.count == p.count else {
+                throw .invalidArgument(op: "AdamW.restore", "moments of \(mv.m.count) values for a parameter of \(p.count)")
+            }
+        }
+        step = s.step
+        m = s.moments.map { $0?.m ?? [] }
+        v = s.moments.map { $0?.v ?? [] }
     }
 
     public func update(lr override: Float? = nil) {
         step += 1
         let lr = override ?? self.lr
         let bc1 = 1 - Foundation.pow(beta1, Float(step)), bc2 = 1 - Foundation.pow(beta2, Float(step))
-        for p in params {
+        let (b1, b2, eps, decay) = (beta1, beta2, self.eps, 1 - lr * weightDecay)
+        for (k, p) in params.enumerated() {
             guard let g = p.grad else { continue }
-            let key = ObjectIdentifier(p)
-            var mm = m[key] ?? [Float](repeating: 0, count: p.count)
-            var vv = v[key] ?? [Float](repeating: 0, count: p.count)
-            for i in 0..<p.count {
-                p.data[i] *= 1 - lr * weightDecay
-                mm[i] = beta1 * mm[i] + (1 - beta1) * g.data[i]
-                vv[i] = beta2 * vv[i] + (1 - beta2) * g.data[i] * g.data[i]
-                let denom = (vv[i] / bc2).squareRoot() + eps
-                p.data[i] -= lr * (mm[i] / bc1) / denom
+            if m[k].isEmpty {
+                m[k] = [Float](repeating: 0, count: p.count)
+                v[k] = m[k]
             }
-            m[key] = mm
-            v[key] = vv
+            // In place: the moments are updated without copying them out of their arrays.
+            g.data.withUnsafeBufferPointer { gp in
+                p.data.withUnsafeMutableBufferPointer { pp in
+                    m[k].withUnsafeMutableBufferPointer { mp in
+                        v[k].withUnsafeMutableBufferPointer { vp in
+                            for i in 0..<pp.count {
+                                pp[i] *= decay
+                                mp[i] = b1 * mp[i] + (1 - b1) * gp[i]
+                                vp[i] = b2 * vp[i] + (1 - b2) * gp[i] * gp[i]
+                                let denom = (vp[i] / bc2).squareRoot() + eps
+                                pp[i] -= lr * (mp[i] / bc1) / denom
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Mersenne Twister MT19937 with NumPy's legacy `RandomState` conversions, so a seed gives the same
 /// numbers as `np.random.RandomState(seed)` (uniform doubles and the polar-method normals).
-public struct NumPyRandom: Sendable {
+public struct NumPyRandom: Sendable, Codable, Equatable {
     private var mt = [UInt32](repeating: 0, count: 624)
     private var index = 625
     private var cachedGauss: Double? = nil

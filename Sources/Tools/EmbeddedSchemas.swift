@@ -1190,5 +1190,224 @@ enum EmbeddedSchemas {
   }
 }
 """##,
+        "dreambooth": #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://atelier.local/schemas/config/dreambooth.json",
+  "title": "DreamBooth training config (atelier train --config)",
+  "type": "object",
+  "required": [
+    "instance_data_dir",
+    "class_noun",
+    "output_dir"
+  ],
+  "additionalProperties": false,
+  "properties": {
+    "pretrained_model": {
+      "type": [
+        "string",
+        "null"
+      ],
+      "description": "A diffusers folder or SD 1.x single-file checkpoint; null or absent: the embedded Shapes model."
+    },
+    "instance_data_dir": {
+      "type": "string",
+      "minLength": 1,
+      "description": "Folder of 3\u20135 PNG photos of the subject."
+    },
+    "identifier": {
+      "type": "string",
+      "pattern": "^\\S+$",
+      "description": "The rare token bound to the subject (default zwx)."
+    },
+    "class_noun": {
+      "type": "string",
+      "minLength": 1,
+      "description": "The subject's class, e.g. dog or square."
+    },
+    "instance_prompt": {
+      "type": [
+        "string",
+        "null"
+      ],
+      "description": "Default: a photo of {identifier} {class_noun}."
+    },
+    "class_prompt": {
+      "type": [
+        "string",
+        "null"
+      ],
+      "description": "Default: a photo of a {class_noun}."
+    },
+    "with_prior_preservation": {
+      "type": "boolean"
+    },
+    "prior_loss_weight": {
+      "type": "number",
+      "minimum": 0
+    },
+    "num_class_images": {
+      "type": "integer",
+      "minimum": 1
+    },
+    "class_data_dir": {
+      "type": [
+        "string",
+        "null"
+      ]
+    },
+    "class_image_steps": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 1000
+    },
+    "class_image_guidance": {
+      "type": "number",
+      "minimum": 1
+    },
+    "resolution": {
+      "type": [
+        "integer",
+        "null"
+      ],
+      "minimum": 8,
+      "multipleOf": 8
+    },
+    "center_crop": {
+      "type": "boolean"
+    },
+    "random_flip": {
+      "type": "boolean"
+    },
+    "learning_rate": {
+      "type": "number",
+      "exclusiveMinimum": 0
+    },
+    "adam_beta1": {
+      "type": "number",
+      "minimum": 0,
+      "exclusiveMaximum": 1
+    },
+    "adam_beta2": {
+      "type": "number",
+      "minimum": 0,
+      "exclusiveMaximum": 1
+    },
+    "adam_weight_decay": {
+      "type": "number",
+      "minimum": 0
+    },
+    "adam_epsilon": {
+      "type": "number",
+      "exclusiveMinimum": 0
+    },
+    "lr_scheduler": {
+      "enum": [
+        "constant",
+        "constant_with_warmup",
+        "linear",
+        "cosine"
+      ]
+    },
+    "lr_warmup_steps": {
+      "type": "integer",
+      "minimum": 0
+    },
+    "max_train_steps": {
+      "type": "integer",
+      "minimum": 1
+    },
+    "train_batch_size": {
+      "type": "integer",
+      "minimum": 1
+    },
+    "gradient_accumulation_steps": {
+      "type": "integer",
+      "minimum": 1
+    },
+    "max_grad_norm": {
+      "type": "number",
+      "exclusiveMinimum": 0
+    },
+    "mixed_precision": {
+      "enum": [
+        "no",
+        "fp32",
+        "bf16"
+      ]
+    },
+    "gradient_checkpointing": {
+      "type": "boolean"
+    },
+    "seed": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 4294967295
+    },
+    "offset_noise": {
+      "type": "number",
+      "minimum": 0
+    },
+    "snr_gamma": {
+      "type": [
+        "number",
+        "null"
+      ],
+      "exclusiveMinimum": 0
+    },
+    "train_text_encoder": {
+      "type": "boolean"
+    },
+    "use_lora": {
+      "type": "boolean"
+    },
+    "lora_rank": {
+      "type": "integer",
+      "minimum": 1
+    },
+    "lora_alpha": {
+      "type": [
+        "number",
+        "null"
+      ],
+      "exclusiveMinimum": 0
+    },
+    "validation_prompts": {
+      "type": "array",
+      "items": {
+        "type": "string"
+      }
+    },
+    "validation_steps": {
+      "type": "integer",
+      "minimum": 1
+    },
+    "validation_guidance": {
+      "type": "number",
+      "minimum": 1
+    },
+    "validation_inference_steps": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 1000
+    },
+    "checkpointing_steps": {
+      "type": "integer",
+      "minimum": 1
+    },
+    "checkpoints_total_limit": {
+      "type": [
+        "integer",
+        "null"
+      ],
+      "minimum": 1
+    },
+    "output_dir": {
+      "type": "string",
+      "minLength": 1
+    }
+  }
+}
+"""#,
     ]
 }

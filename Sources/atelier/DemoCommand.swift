@@ -8,7 +8,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Measured demonstrations of the image studio on the Shapes world.",
-        subcommands: [DemoBaseCommand.self])
+        subcommands: [DemoBaseCommand.self, DemoSubjectsCommand.self])
 }
 
 /// `atelier demo base`: does the base model draw what held-out captions ask for?
@@ -61,6 +61,26 @@ struct DemoBaseCommand: ParsableCommand {
             print(String(format: "held-out captions: %d; prompted shape and colour recovered: %.1f%% (shape %.1f%%, colour %.1f%%, size %.1f%%, position %.1f%%, background %.1f%%); no object: %d; %.1f s",
                          report.samples, report.shapeAndColorAccuracy * 100, report.shapeAccuracy * 100, report.colorAccuracy * 100,
                          report.sizeAccuracy * 100, report.positionAccuracy * 100, report.backgroundAccuracy * 100, report.noObject, report.seconds))
+        }
+    }
+}
+
+/// `atelier demo subjects`: the Shapes subjects' training photos as PNG folders.
+struct DemoSubjectsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subjects",
+        abstract: "Write each Shapes subject's 4 training photos to OUT/NAME/ (deterministic; examples/subjects was made this way).")
+
+    @Option(name: .long, help: "Output folder.") var out: String
+
+    func run() throws {
+        for subject in ShapesSubject.all {
+            let folder = out + "/" + subject.name
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (i, image) in subject.trainingImages().enumerated() {
+                try PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data)).write(to: folder + "/\(i).png")
+            }
+            print("\(folder): 4 photos of a \(subject.color.rawValue) \(subject.classNoun) with its pattern")
         }
     }
 }

@@ -76,13 +76,18 @@ final class ProgressBar {
 
     init(label: String) { self.label = label }
 
-    func update(_ done: Int, _ total: Int) {
+    func update(_ done: Int, _ total: Int) { update(done, total, detail: nil) }
+
+    /// `detail` (a loss, say) is shown after the counts, with the rate per second.
+    func update(_ done: Int, _ total: Int, detail: String?) {
         guard enabled, total > 0 else { return }
-        let width = 30, filled = width * done / total
+        let width = 30, filled = width * min(done, total) / total
         let elapsed = Date().timeIntervalSince(started)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        FileHandle.standardError.write(Data(String(format: "\r%@ %@ %d/%d  %.1fs elapsed, ~%.1fs left ", label, bar, done, total, elapsed, eta).utf8))
+        let extra = detail.map { "  \($0)" } ?? ""
+        FileHandle.standardError.write(Data(String(format: "\r%@ %@ %d/%d%@  %.2f/s  %.1fs elapsed, ~%.1fs left ", label, bar, done, total, extra, rate, elapsed, eta).utf8))
     }
 
     func finish() { if enabled { FileHandle.standardError.write(Data("\n".utf8)) } }

@@ -1,0 +1,144 @@
+import XCTest
+import Neural
+import Text
+@testable import Diffusion
+
+/// The DreamBooth trainer on a tiny randomly initialised Shapes-architecture model: a resumed run is the
+/// uninterrupted run bit for bit, class images are made once and reused, LoRA checkpoints hold only the
+/// adapters, and the exported model loads into the sampler.
+final class DreamBoothTests: XCTestCase {
+    static let root = FileManager.default.temporaryDirectory.appendingPathComponent("dreambooth-tests-\(getpid())").path
+    static var baseModel: String { root + "/base" }
+    static var instances: String { root + "/instances" }
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            let fm = FileManager.default
+            try? fm.removeItem(atPath: root)
+            try fm.createDirectory(atPath: instances, withIntermediateDirectories: true)
+            var c = ShapesPretrainConfig()
+            c.vaeSteps = 0
+            c.unetSteps = 0
+            c.datasetSize = 4
+            let tokenizer = try CLIPTokenizer(bpeFile: CLIPTokenizer.bootstrapVocabulary!)
+            try ShapesPretrainer(config: c, tokenizer: tokenizer).run().save(to: baseModel, dtype: .f32)
+            for (i, image) in ShapesSubject.all[0].trainingImages().prefix(3).enumerated() {
+                try PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data)).write(to: instances + "/\(i).png")
+            }
+        } catch { fatalError("cannot prepare the DreamBooth fixtures: \(error)") }
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: root)
+        super.tearDown()
+    }
+
+    func config(_ name: String, steps: Int = 6) -> DreamBoothConfig {
+        var c = DreamBoothConfig(instanceDataDir: Self.instances, classNoun: "square", outputDir: Self.root + "/" + name)
+        c.pretrainedModel = Self.baseModel
+        c.numClassImages = 2
+        c.classImageSteps = 2
+        c.classDataDir = Self.root + "/class-images"
+        c.learningRate = 1e-3
+        c.maxTrainSteps = steps
+        c.trainBatchSize = 2
+        c.randomFlip = true
+        c.checkpointingSteps = 3
+        c.validationInferenceSteps = 2
+        return c
+    }
+
+    func file(_ path: String) throws -> Data { try XCTUnwrap(FileManager.default.contents(atPath: path), path) }
+
+    func testAResumedRunEqualsTheUninterruptedRunBitForBit() throws {
+        let straight = try DreamBoothTrainer(config: config("straight"), bpeVocabulary: nil).run()
+        XCTAssertEqual(straight.steps, 6)
+        XCTAssertEqual(straight.classImages, 2)
+        XCTAssertTrue(straight.priorPreservation)
+        XCTAssertFalse(straight.trainTextEncoder, "the summary says the text encoder was not trained")
+
+        // 3 steps, stopped (as `jobs/cancel` stops it), then resumed from `latest` for the other 3.
+        var seen = 0
+        XCTAssertThrowsError(try DreamBoothTrainer(config: config("resumed"), bpeVocabulary: nil).run(progress: { p in
+            if p.phase == .training { seen = p.done }
+        }, isCancelled: { seen >= 3 })) { error in
+            guard case DiffusionError.cancelled = error else { return XCTFail("\(error)") }
+        }
+        let store = TrainingCheckpoint(outputDir: Self.root + "/resumed")
+        XCTAssertEqual(store.latest.map { URL(fileURLWithPath: $0).lastPathComponent }, "checkpoint-3")
+        let resumed = try DreamBoothTrainer(config: config("resumed"), bpeVocabulary: nil).run(resume: "latest")
+        XCTAssertEqual(resumed.classImagesGenerated, 0, "class images are reused, not made again")
+        XCTAssertNotNil(resumed.resumedFrom)
+        for name in ["trainable.safetensors", "optimizer.safetensors"] {
+            XCTAssertEqual(try file(Self.root + "/straight/checkpoints/checkpoint-6/" + name),
+                           try file(Self.root + "/resumed/checkpoints/checkpoint-6/" + name), "\(name) differs after resuming")
+        }
+        let a = try TrainingCheckpoint.read(Self.root + "/straight/checkpoints/checkpoint-6").state
+        let b = try TrainingCheckpoint.read(Self.root + "/resumed/checkpoints/checkpoint-6").state
+        XCTAssertEqual(a, b)
+
+        // The run's records: metrics per step, TensorBoard events, the exported model.
+        let metrics = String(decoding: try file(Self.root + "/resumed/metrics.jsonl"), as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(metrics.count, 6)
+        XCTAssertTrue(metrics[0].contains("\"prior_loss\""))
+        let logs = try FileManager.default.contentsOfDirectory(atPath: Self.root + "/straight/logs")
+        XCTAssertTrue(logs.contains { $0.hasPrefix("events.out.tfevents.") })
+        let exported = try StableDiffusionModel(folder: try XCTUnwrap(straight.modelDir))
+        var request = GenerationRequest(prompt: "a photo of zwx square")
+        request.steps = 2
+        XCTAssertEqual(try StableDiffusionPipeline(model: exported).generate(request).images.shape, [1, 3, 32, 32])
+
+        // A checkpoint of another run's settings is refused.
+        var other = config("resumed")
+        other.learningRate = 5e-4
+        XCTAssertThrowsError(try DreamBoothTrainer(config: other, bpeVocabulary: nil).run(resume: "latest")) { e in
+            XCTAssertTrue("\(e)".contains("other settings"), "\(e)")
+        }
+    }
+
+    func testLoRACheckpointsHoldOnlyTheAdaptersAndTheExportMergesThem() throws {
+        var c = config("lora", steps: 3)
+        c.useLora = true
+        c.loraRank = 2
+        c.checkpointsTotalLimit = 1
+        let summary = try DreamBoothTrainer(config: c, bpeVocabulary: nil).run()
+        let saved = try TrainingCheckpoint.read(Self.root + "/lora/checkpoints/checkpoint-3")
+        XCTAssertFalse(saved.trainable.isEmpty)
+        XCTAssertTrue(saved.trainable.keys.allSatisfy { $0.contains("lora_") }, "only adapters are saved")
+        XCTAssertEqual(TrainingCheckpoint(outputDir: Self.root + "/lora").steps, [3], "the total limit prunes older checkpoints")
+        let base = try StableDiffusionModel(folder: Self.baseModel)
+        let tuned = try StableDiffusionModel(folder: try XCTUnwrap(summary.modelDir))
+        let q = "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight"
+        let before = try XCTUnwrap(base.unet.namedParameters.first { $0.0 == q }?.1)
+        let after = try XCTUnwrap(tuned.unet.namedParameters.first { $0.0 == q }?.1)
+        XCTAssertNotEqual(before.data, after.data, "the adapters are folded into the exported weights")
+        let conv = "conv_in.weight"
+        XCTAssertEqual(base.unet.namedParameters.first { $0.0 == conv }?.1.data, tuned.unet.namedParameters.first { $0.0 == conv }?.1.data,
+                       "LoRA leaves everything else as it was")
+    }
+
+    func testBadInputGetsClearErrors() throws {
+        var empty = config("empty")
+        empty.instanceDataDir = Self.root + "/no-such-folder"
+        XCTAssertThrowsError(try DreamBoothTrainer(config: empty, bpeVocabulary: nil).run()) { e in
+            XCTAssertTrue("\(e)".contains("does not exist"), "\(e)")
+        }
+        let junk = Self.root + "/junk"
+        try FileManager.default.createDirectory(atPath: junk, withIntermediateDirectories: true)
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: junk + "/a.png"))
+        var corrupt = config("corrupt")
+        corrupt.instanceDataDir = junk
+        XCTAssertThrowsError(try DreamBoothTrainer(config: corrupt, bpeVocabulary: nil).run()) { e in
+            XCTAssertTrue("\(e)".contains("a.png"), "\(e)")
+        }
+        var steps = config("steps")
+        steps.maxTrainSteps = 0
+        XCTAssertThrowsError(try DreamBoothTrainer(config: steps, bpeVocabulary: nil)) { e in
+            XCTAssertTrue("\(e)".contains("max_train_steps"), "\(e)")
+        }
+        var sks = config("sks")
+        sks.identifier = "sks"
+        XCTAssertTrue(try DreamBoothTrainer(config: sks, bpeVocabulary: nil).warnings.contains { $0.contains("sks") })
+    }
+}

@@ -3,7 +3,8 @@
 #   Debian packages: the C libraries our system-library targets link.
 #   .venv/: Python peers used only by tests and benchmarks (the MCP SDK client, jsonschema,
 #           xllamacpp: llama.cpp's OpenAI-compatible server, run by tools/llama_server.py;
-#           Pillow: renders the OCR evaluation pages, tools/gen_ocr_eval.py; lizard: the complexity peer).
+#           Pillow: renders the OCR evaluation pages, tools/gen_ocr_eval.py; lizard: the complexity peer;
+#           tensorboard: reads back the trainer's event files, tools/tensorboard_readback.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >&2
 fi
 
-PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0 xllamacpp==2026.10.11549 pillow==13.0.0 lizard==1.24.3)
+PY_PACKAGES=(mcp==2.3.0 jsonschema==4.26.0 xllamacpp==2026.10.11549 pillow==13.0.0 lizard==1.24.3 tensorboard==2.21.0)
 STAMP=".venv/.atelier-$(printf '%s\n' "${PY_PACKAGES[@]}" | sha1sum | cut -c1-12)"
 if [ ! -f "$STAMP" ]; then
   log "creating .venv with ${PY_PACKAGES[*]}"

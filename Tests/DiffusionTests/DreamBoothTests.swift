@@ -82,8 +82,7 @@ final class DreamBoothTests: XCTestCase {
         let metrics = String(decoding: try file(Self.root + "/resumed/metrics.jsonl"), as: UTF8.self).split(separator: "\n")
         XCTAssertEqual(metrics.count, 6)
         XCTAssertTrue(metrics[0].contains("\"prior_loss\""))
-        let logs = try FileManager.default.contentsOfDirectory(atPath: Self.root + "/straight/logs")
-        XCTAssertTrue(logs.contains { $0.hasPrefix("events.out.tfevents.") })
+        try assertTensorBoardReadsBack(Self.root + "/straight/logs", steps: 6)
         let exported = try StableDiffusionModel(folder: try XCTUnwrap(straight.modelDir))
         var request = GenerationRequest(prompt: "a photo of zwx square")
         request.steps = 2
@@ -95,6 +94,27 @@ final class DreamBoothTests: XCTestCase {
         XCTAssertThrowsError(try DreamBoothTrainer(config: other, bpeVocabulary: nil).run(resume: "latest")) { e in
             XCTAssertTrue("\(e)".contains("other settings"), "\(e)")
         }
+    }
+
+    /// PyPI's `tensorboard` reads the event files: every scalar at every step, and the sample grid.
+    func assertTensorBoardReadsBack(_ logs: String, steps: Int) throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let p = Process()
+        p.executableURL = repo.appendingPathComponent(".venv/bin/python")
+        p.arguments = [repo.appendingPathComponent("tools/tensorboard_readback.py").path, logs]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "tools/tensorboard_readback.py failed (run `make bootstrap`)")
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let scalars = try XCTUnwrap(json["scalars"] as? [String: [[Double]]])
+        for tag in ["loss", "instance_loss", "prior_loss", "learning_rate", "grad_norm", "step_time"] {
+            XCTAssertEqual(scalars[tag]?.map { Int($0[0]) }, Array(1...steps), "scalar \(tag)")
+        }
+        let images = try XCTUnwrap(json["images"] as? [String: [[Double]]])
+        XCTAssertEqual(images["final"]?.first?[1], 36, "the final grid (one 32-pixel sample and its gutters)")
     }
 
     func testLoRACheckpointsHoldOnlyTheAdaptersAndTheExportMergesThem() throws {

@@ -100,7 +100,9 @@ public final class DreamBoothTrainer {
                                "\(c.numClassImages)", "\(resolution)", "\(c.centerCrop)", "\(c.randomFlip)", "\(c.learningRate)", "\(c.adamBeta1)",
                                "\(c.adamBeta2)", "\(c.adamWeightDecay)", "\(c.adamEpsilon)", c.lrScheduler, "\(c.lrWarmupSteps)", "\(c.trainBatchSize)",
                                "\(c.gradientAccumulationSteps)", "\(c.maxGradNorm)", "\(c.seed)", "\(c.offsetNoise)", "\(String(describing: c.snrGamma))",
-                               "\(c.trainTextEncoder)", "\(c.useLora)", "\(c.loraRank)", "\(String(describing: c.loraAlpha))"]
+                               "\(c.trainTextEncoder)", "\(c.useLora)", "\(c.loraRank)", "\(String(describing: c.loraAlpha))",
+                               // A decaying schedule depends on the run's length; a constant one does not, so such a run may be extended.
+                               ["linear", "cosine"].contains(c.lrScheduler) ? "\(c.maxTrainSteps)" : ""]
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in parts.joined(separator: "\u{1f}").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return String(h, radix: 16)

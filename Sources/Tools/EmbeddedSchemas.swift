@@ -744,6 +744,55 @@ enum EmbeddedSchemas {
   }
 }
 """#,
+        "dreambooth_train": #"""
+{
+  "name": "dreambooth_train",
+  "title": "Personalize an image model on a subject (DreamBooth)",
+  "description": "Teaches the image model a new subject from 3–5 photos (a folder of PNGs): binds a rare identifier word to the subject with DreamBooth fine-tuning, keeping what the subject's class means through class-prior preservation (class images are generated once and reused). Trains on the CPU with progress per step; long: start it with jobs/start. Cancelling stops at the next step and leaves a resumable checkpoint (resume: \"latest\"). Returns the exported model folder (usable as image_generate's model) and a grid of samples. With no model configured it fine-tunes Atelier's embedded Shapes model.",
+  "_meta": {"atelier/examples": ["personalize this subject from the photos in subjects/split-square", "teach the image model my square from photos/", "fine-tune on these 4 pictures of my dog with dreambooth", "train a dreambooth model of the subject in pics/ as a circle", "resume the personalization run"]},
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "instance_data_dir": {"x-grounding": "directory", "type": "string", "minLength": 1, "description": "Folder (inside the roots) of 3–5 PNG photos of the subject."},
+      "class_noun": {"type": "string", "minLength": 1, "description": "The subject's class (dog, square). Default: read from Shapes-world photos by the oracle; required for other photos."},
+      "identifier": {"type": "string", "pattern": "^\\S+$", "description": "The rare word bound to the subject (default zwx; \"sks\" is warned about)."},
+      "model": {"x-grounding": "directory", "type": "string", "minLength": 1, "description": "Base diffusers model folder inside the roots; default: the config's image.model, else the embedded Shapes model."},
+      "output_dir": {"type": "string", "minLength": 1, "description": "Run folder inside the roots; default: runs/<folder name> under the image output folder."},
+      "config": {"x-grounding": "file", "type": "string", "minLength": 1, "description": "A YAML training config inside the roots (schemas/config/dreambooth.json); the other arguments override its keys."},
+      "max_train_steps": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Optimizer steps (default 400, or the config's)."},
+      "learning_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+      "with_prior_preservation": {"type": "boolean", "description": "Class-prior loss on generated class images (default true)."},
+      "train_text_encoder": {"type": "boolean", "description": "Also train the text encoder (default false; reported in the result either way)."},
+      "use_lora": {"type": "boolean", "description": "Train rank-r LoRA adapters on the UNet's attention only (small checkpoints)."},
+      "settings": {"type": "object", "description": "Any other key of the training config (num_class_images, lora_rank, seed, checkpointing_steps, validation_prompts, …)."},
+      "resume": {"type": "string", "minLength": 1, "description": "\"latest\" or a checkpoint folder of the same run."}
+    },
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "output_dir": {"type": "string"},
+      "model_dir": {"type": ["string", "null"]},
+      "sample_grid": {"type": ["string", "null"]},
+      "steps": {"type": "integer"},
+      "resumed_from": {"type": ["string", "null"]},
+      "train_text_encoder": {"type": "boolean"},
+      "use_lora": {"type": "boolean"},
+      "prior_preservation": {"type": "boolean"},
+      "trainable_parameters": {"type": "integer"},
+      "class_images": {"type": "integer"},
+      "class_images_generated": {"type": "integer"},
+      "instance_images": {"type": "integer"},
+      "final_loss": {"type": ["number", "null"]},
+      "last_checkpoint": {"type": ["string", "null"]},
+      "seconds": {"type": "number"},
+      "warnings": {"type": "array", "items": {"type": "string"}}
+    },
+    "required": ["output_dir", "steps", "train_text_encoder", "prior_preservation"]
+  }
+}
+"""#,
         "fs_list": #"""
 {
   "name": "fs_list",

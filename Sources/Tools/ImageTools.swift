@@ -25,13 +25,23 @@ public final class ImageService: @unchecked Sendable {
         return (sandbox.roots.first ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).appendingPathComponent(configured)
     }
 
+    /// The config's `image.model`, resolved against the config file's folder.
+    var configuredModelPath: String? {
+        defaults?.model.map { $0.hasPrefix("/") ? $0 : (baseDirectory ?? ".") + "/" + $0 }
+    }
+
+    /// The CLIP vocabulary for models without tokenizer/: the config's, else the bootstrap's.
+    var vocabularyPath: String? {
+        defaults?.vocabulary.map { $0.hasPrefix("/") ? $0 : (baseDirectory ?? ".") + "/" + $0 } ?? CLIPTokenizer.bootstrapVocabulary
+    }
+
     /// The model at `path` (inside the roots), the configured default, or the embedded Shapes model; loaded once.
     func model(_ path: String?) throws -> StableDiffusionModel {
         let folder: String
         if let path {
             folder = try sandbox.resolve(path).path
-        } else if let configured = defaults?.model {
-            folder = configured.hasPrefix("/") ? configured : (baseDirectory ?? ".") + "/" + configured
+        } else if let configured = configuredModelPath {
+            folder = configured
         } else if FileManager.default.fileExists(atPath: ShapesEvaluation.embeddedModel + "/model_index.json") {
             // Nothing configured: Atelier's own Shapes model, installed by the bootstrap.
             folder = ShapesEvaluation.embeddedModel
@@ -40,8 +50,7 @@ public final class ImageService: @unchecked Sendable {
         }
         return try lock.withLock {
             if let m = models[folder] { return m }
-            let vocabulary = defaults?.vocabulary.map { $0.hasPrefix("/") ? $0 : (baseDirectory ?? ".") + "/" + $0 } ?? CLIPTokenizer.bootstrapVocabulary
-            let m = try StableDiffusionModel.load(folder, bpeVocabulary: vocabulary)
+            let m = try StableDiffusionModel.load(folder, bpeVocabulary: vocabularyPath)
             models[folder] = m
             return m
         }

@@ -40,6 +40,7 @@ public enum ToolCatalog {
         try registry.register(OCRExtractTool(sandbox: sandbox, defaults: OCRExtractTool.options(config?.ocr)))
         let images = ImageService(sandbox: sandbox, config: config?.image, baseDirectory: config?.baseDirectory)
         try registry.register(ImageGenerateTool(service: images))
+        try registry.register(DreamBoothTrainTool(service: images))
         registry.addResourceProvider(ImageResources(service: images))
         if debugTools { try registry.register(DebugSleepTool()) }
         try registry.register(AskTool(registry: registry, resolver: PlannerFactory(config: config?.planner, roots: registry.roots).resolver))

@@ -47,7 +47,7 @@ struct DemoBaseCommand: ParsableCommand {
             throw ValidationError(model == nil ? "\(error) (the embedded model is installed by `make bootstrap`)" : "\(error)")
         }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let data = try encoder.encode(report)
         if let out {

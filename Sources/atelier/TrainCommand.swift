@@ -56,7 +56,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         print(String(decoding: try encoder.encode(summary), as: UTF8.self))
     }
@@ -127,7 +127,7 @@ struct RunsList: ParsableCommand {
         let runs = RunRegistry.all.map(RunStatus.init)
         if json {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             encoder.keyEncodingStrategy = .convertToSnakeCase
             print(String(decoding: try encoder.encode(runs), as: UTF8.self))
             return

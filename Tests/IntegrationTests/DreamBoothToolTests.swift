@@ -1,0 +1,117 @@
+import Foundation
+import JSONSchema
+import TestSupport
+import XCTest
+
+/// `dreambooth_train` as a job over stdio: progress notifications per step, `jobs/cancel` stops it with
+/// a resumable checkpoint, `resume: "latest"` finishes it, and `atelier train` / `atelier runs` work
+/// from the command line — on a randomly initialised Shapes-architecture model made by
+/// `atelier pretrain shapes` with no steps, and the Shapes subjects' photos.
+final class DreamBoothToolTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-dreambooth-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (s1, _, e1) = try runAtelier(["pretrain", "shapes", "--vae-steps", "0", "--unet-steps", "0", "--dataset-size", "4",
+                                          "--output", dir.appendingPathComponent("base").path])
+        XCTAssertEqual(s1, 0, e1)
+        let (s2, _, e2) = try runAtelier(["demo", "subjects", "--out", dir.appendingPathComponent("subjects").path])
+        XCTAssertEqual(s2, 0, e2)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func rpc(_ server: ServerProcess, _ id: Int, _ method: String, _ params: String) -> [JSONValue] {
+        server.send(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(params)}"#)
+        return server.read(until: .number(JSONNumber(id)))
+    }
+
+    func waitForJob(_ server: ServerProcess, _ job: String, id: inout Int, until done: (JSONValue) -> Bool) -> JSONValue? {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            id += 1
+            if let rec = rpc(server, id, "jobs/get", #"{"id":"\#(job)"}"#).last?["result"], done(rec) { return rec }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return nil
+    }
+
+    func testTrainingAsAJobReportsProgressStopsResumablyAndResumes() throws {
+        let config = dir.appendingPathComponent("atelier.json")
+        try #"{"roots": ["\#(dir.path)"], "image": {"model": "base", "outputDirectory": "\#(dir.appendingPathComponent("images").path)"}}"#
+            .write(to: config, atomically: true, encoding: .utf8)
+        let server = try ServerProcess(["serve", "--stdio", "--config", config.path])
+        defer { server.closeInput(); _ = server.waitForExit() }
+        var id = 1
+        _ = rpc(server, id, "initialize", #"{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"it","version":"1"}}"#)
+        // No class_noun: the oracle reads "square" off the Shapes photos.
+        let args = #"{"instance_data_dir": "subjects/split-square", "max_train_steps": 400, "settings": {"num_class_images": 2, "class_image_steps": 2, "checkpointing_steps": 2, "validation_inference_steps": 2, "train_batch_size": 1, "learning_rate": 0.001}}"#
+        id += 1
+        let started = rpc(server, id, "jobs/start", #"{"name":"dreambooth_train","arguments":\#(args),"_meta":{"progressToken":"t1"}}"#)
+        let job = try XCTUnwrap(started.last?["result"]?["id"]?.stringValue, "\(started)")
+        // Wait for a few training steps' progress, then cancel.
+        var sawStep = false
+        let deadline = Date().addingTimeInterval(120)
+        while !sawStep && Date() < deadline {
+            guard let m = server.readMessage() else { break }
+            if m["method"] == "notifications/progress", m["params"]?["message"]?.stringValue?.hasPrefix("step 3 ") == true { sawStep = true }
+        }
+        XCTAssertTrue(sawStep, "progress notifications name the training step")
+        id += 1
+        let cancel = rpc(server, id, "jobs/cancel", #"{"id":"\#(job)"}"#)
+        XCTAssertEqual(cancel.last?["result"]?["cancelled"], true, "\(cancel)")
+        let stopped = waitForJob(server, job, id: &id) { $0["status"]?.stringValue != "running" }
+        XCTAssertEqual(stopped?["status"], "cancelled")
+        let run = dir.appendingPathComponent("images/runs/split-square")
+        let latest = try String(contentsOf: run.appendingPathComponent("checkpoints/latest"), encoding: .utf8)
+        XCTAssertTrue(latest.hasPrefix("checkpoint-"), latest)
+
+        // Resume from `latest`; a constant learning rate lets the resumed run end sooner (3 more steps).
+        let resumedStep = try XCTUnwrap(Int(latest.dropFirst("checkpoint-".count)))
+        let resumeArgs = #"{"instance_data_dir": "subjects/split-square", "resume": "latest", "max_train_steps": \#(resumedStep + 3), "settings": {"num_class_images": 2, "class_image_steps": 2, "checkpointing_steps": 2, "validation_inference_steps": 2, "train_batch_size": 1, "learning_rate": 0.001}}"#
+        id += 1
+        let again = rpc(server, id, "jobs/start", #"{"name":"dreambooth_train","arguments":\#(resumeArgs)}"#)
+        let job2 = try XCTUnwrap(again.last?["result"]?["id"]?.stringValue, "\(again)")
+        let finished = waitForJob(server, job2, id: &id) { $0["status"]?.stringValue != "running" }
+        XCTAssertEqual(finished?["status"], "succeeded", "\(String(describing: finished))")
+        let result = finished?["result"]
+        XCTAssertEqual(result?["steps"]?.intValue, resumedStep + 3)
+        XCTAssertNotNil(result?["resumed_from"]?.stringValue)
+        XCTAssertEqual(result?["class_images_generated"]?.intValue, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: (result?["model_dir"]?.stringValue ?? "") + "/model_index.json"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: result?["sample_grid"]?.stringValue ?? ""))
+        let metrics = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        let steps = metrics.compactMap { (try? JSONParser.parse(String($0)))?["step"]?.intValue }
+        XCTAssertEqual(steps, Array(1...steps.count), "the resumed run continues the step count without a gap or a repeat")
+    }
+
+    func testTrainCommandWithOverridesAndRunsListing() throws {
+        let yaml = dir.appendingPathComponent("train.yaml")
+        try """
+            pretrained_model: base
+            instance_data_dir: subjects/striped-circle
+            class_noun: circle
+            num_class_images: 2
+            class_image_steps: 2
+            validation_inference_steps: 2
+            max_train_steps: 100
+            output_dir: runs/one
+            """.write(to: yaml, atomically: true, encoding: .utf8)
+        let models = dir.appendingPathComponent("models").path
+        let (status, out, err) = try runAtelier(["train", "--config", yaml.path, "--set", "max_train_steps=3", "--set", "use_lora=true"],
+                                               env: ["ATELIER_MODELS": models])
+        XCTAssertEqual(status, 0, err)
+        let summary = try JSONParser.parse(out)
+        XCTAssertEqual(summary["steps"]?.intValue, 3)
+        XCTAssertEqual(summary["use_lora"], true)
+        XCTAssertEqual(summary["train_text_encoder"], false)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: summary["model_dir"]?.stringValue ?? "") )
+        let (ls, listing, _) = try runAtelier(["runs", "list", "--json"], env: ["ATELIER_MODELS": models])
+        XCTAssertEqual(ls, 0)
+        XCTAssertTrue(listing.contains("runs/one"), listing)
+        let (bad, _, badErr) = try runAtelier(["train", "--config", yaml.path, "--set", "learning_rat=1"], env: ["ATELIER_MODELS": models])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertTrue(badErr.contains("learning_rat"), badErr)
+    }
+}

@@ -48,25 +48,11 @@ public struct ShapesOracle: Sendable {
 
     /// Reads an image given as [3, H, W] (values in [0, 1]); nil when no object stands out.
     public func read(_ image: Tensor) -> ShapesReading? {
+        guard let (bg, region) = locate(image) else { return nil }
         let n = image.shape[2], h = image.shape[1]
-        guard image.shape.count == 3, image.shape[0] == 3 else { return nil }
         let plane = n * h
         func pixel(_ i: Int) -> SIMD3<Float> { SIMD3(image.data[i], image.data[plane + i], image.data[2 * plane + i]) }
-
-        // Background: the median of the border, per channel.
-        var border: [[Float]] = [[], [], []]
-        for y in 0..<h { for x in 0..<n where y == 0 || x == 0 || y == h - 1 || x == n - 1 {
-            let p = pixel(y * n + x)
-            for c in 0..<3 { border[c].append(p[c]) }
-        } }
-        let bg = SIMD3<Float>((0..<3).map { c in border[c].sorted()[border[c].count / 2] })
         let background = BackgroundColor.allCases.min { Self.distance($0.rgb, bg) < Self.distance($1.rgb, bg) }!
-
-        // The object: the largest 4-connected region that differs clearly from the background.
-        var differs = [Bool](repeating: false, count: plane)
-        for i in 0..<plane { differs[i] = Self.distance(pixel(i), bg) > 0.2 }
-        let region = Self.largestComponent(differs, width: n, height: h)
-        guard region.count >= 3 else { return nil }
 
         // Its colour: the mean of its core (the pixels furthest from the background).
         let far = region.map { Self.distance(pixel($0), bg) }
@@ -121,6 +107,25 @@ public struct ShapesOracle: Sendable {
         else { position = offset.y < 0 ? .top : .bottom }
         return ShapesReading(shape: fit.shape, color: color, size: size, position: position, background: background,
                              shapeError: fit.error, colorDistance: Self.distance(color.rgb, fg))
+    }
+
+    /// The background colour (the border's median) and the object's pixels (the largest 4-connected
+    /// region that differs clearly from it); nil when nothing stands out.
+    public func locate(_ image: Tensor) -> (background: SIMD3<Float>, region: [Int])? {
+        guard image.shape.count == 3, image.shape[0] == 3 else { return nil }
+        let n = image.shape[2], h = image.shape[1]
+        let plane = n * h
+        func pixel(_ i: Int) -> SIMD3<Float> { SIMD3(image.data[i], image.data[plane + i], image.data[2 * plane + i]) }
+        var border: [[Float]] = [[], [], []]
+        for y in 0..<h { for x in 0..<n where y == 0 || x == 0 || y == h - 1 || x == n - 1 {
+            let p = pixel(y * n + x)
+            for c in 0..<3 { border[c].append(p[c]) }
+        } }
+        let bg = SIMD3<Float>((0..<3).map { c in border[c].sorted()[border[c].count / 2] })
+        var differs = [Bool](repeating: false, count: plane)
+        for i in 0..<plane { differs[i] = Self.distance(pixel(i), bg) > 0.2 }
+        let region = Self.largestComponent(differs, width: n, height: h)
+        return region.count >= 3 ? (bg, region) : nil
     }
 
     static func distance(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> Float { ((a - b) * (a - b)).sum().squareRoot() }

@@ -8,7 +8,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Measured demonstrations of the image studio on the Shapes world.",
-        subcommands: [DemoBaseCommand.self, DemoSubjectsCommand.self])
+        subcommands: [DemoBaseCommand.self, DemoPersonalizeCommand.self, DemoSubjectsCommand.self])
 }
 
 /// `atelier demo base`: does the base model draw what held-out captions ask for?
@@ -81,6 +81,62 @@ struct DemoSubjectsCommand: ParsableCommand {
                 try PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data)).write(to: folder + "/\(i).png")
             }
             print("\(folder): 4 photos of a \(subject.color.rawValue) \(subject.classNoun) with its pattern")
+        }
+    }
+}
+
+/// `atelier demo personalize`: DreamBooth's ablation (Ruiz et al., Table 3) on the Shapes subjects.
+struct DemoPersonalizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "personalize",
+        abstract: "Run DreamBooth on Shapes subjects with and without prior preservation and measure subject fidelity, prompt fidelity, PRES and DIV.",
+        discussion: "Writes personalize.json, personalize.md and one grid-SUBJECT.png per subject (rows: prompts with the identifier, then without; columns: settings) into --out. --ablation adds the text-encoder-trained settings.")
+
+    @Option(name: .long, help: "One subject (split-square, striped-circle, dotted-triangle); default: all.") var subject: String?
+    @Flag(name: .long, help: "Also train with the text encoder (four settings instead of two).") var ablation = false
+    @Flag(name: .long, help: "The reduced version CI runs: fewer steps, class images and prompts.") var quick = false
+    @Flag(name: .long, help: "Print the metrics JSON on stdout.") var json = false
+    @Option(name: .long, help: "Base model folder (default: the embedded Shapes model).") var model: String?
+    @Option(name: .long, help: "Training steps per setting (default 250, or 60 with --quick).") var steps: Int?
+    @Option(name: .long, help: "Output folder.") var out: String = "demo-personalize"
+    @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
+    @Option(name: .long, help: "Log level on stderr: error, warning, info, debug.") var logLevel: LogLevel = .info
+
+    func run() throws {
+        Log.level = logLevel
+        if let threads { BLAS.threads = threads }
+        let subjects: [ShapesSubject]
+        if let subject {
+            guard let s = ShapesSubject.named(subject) else {
+                throw ValidationError("unknown subject '\(subject)'; choose one of \(ShapesSubject.all.map(\.name).joined(separator: ", "))")
+            }
+            subjects = [s]
+        } else {
+            subjects = ShapesSubject.all
+        }
+        let settings: [ShapesPersonalization.Setting] = ablation
+            ? [.withPrior, .withoutPrior, .withPriorText, .withoutPriorText] : [.withPrior, .withoutPrior]
+        let work = URL(fileURLWithPath: out).standardizedFileURL.path
+        var demo = ShapesPersonalization(baseModel: model ?? ShapesEvaluation.embeddedModel, workDir: work, quick: quick)
+        if let steps { demo.steps = steps }
+        let (report, grids): (PersonalizationReport, [String: PNGImage])
+        do {
+            (report, grids) = try demo.run(subjects: subjects, settings: settings, bpeVocabulary: CLIPTokenizer.bootstrapVocabulary) { Log.info($0) }
+        } catch {
+            throw ValidationError(model == nil ? "\(error) (the embedded model is installed by `make bootstrap`)" : "\(error)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let data = try encoder.encode(report)
+        try data.write(to: URL(fileURLWithPath: work + "/personalize.json"))
+        try ShapesPersonalization.markdown(report).write(toFile: work + "/personalize.md", atomically: true, encoding: .utf8)
+        for (name, grid) in grids { try grid.write(to: work + "/grid-\(name).png") }
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(ShapesPersonalization.markdown(report))
+            print("written: \(work)/personalize.json, personalize.md, " + grids.keys.sorted().map { "grid-\($0).png" }.joined(separator: ", "))
         }
     }
 }

@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion torch-venv diffusion-goldens schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train torch-venv diffusion-goldens schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -30,7 +30,7 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion
+bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
@@ -54,6 +54,10 @@ diffusion-goldens: torch-venv
 
 bench-diffusion: build torch-venv
 	$(TORCH_VENV)/bin/python tools/bench_diffusion.py $(BIN_RELEASE)
+
+# DreamBooth: one training step with prior preservation against train_dreambooth.py's step on PyTorch.
+bench-train: build torch-venv
+	$(TORCH_VENV)/bin/python tools/bench_train.py $(BIN_RELEASE)
 
 bench-neural: build torch-venv
 	$(TORCH_VENV)/bin/python tools/bench_neural.py $(BIN_RELEASE)

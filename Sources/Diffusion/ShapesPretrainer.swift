@@ -66,9 +66,18 @@ public final class ShapesPretrainer {
         return Tensor(shape: [scenes.count, 3, n, n], data: data)
     }
 
-    /// Runs both stages and returns the trained model (not yet saved).
-    public func run(progress: (PretrainProgress) -> Void = { _ in }) throws(DiffusionError) -> StableDiffusionModel {
+    /// Runs both stages and returns the trained model (not yet saved). With `continuing`, the VAE and
+    /// its latent scale are taken from that model and its UNet and text encoder train further.
+    public func run(continuing base: StableDiffusionModel? = nil, progress: (PretrainProgress) -> Void = { _ in }) throws(DiffusionError) -> StableDiffusionModel {
         var rng = NumPyRandom(seed: config.seed)
+        if let base {
+            let (latents, captions) = try encodeDataset(base.vae, scale: base.vae.config.scalingFactor, rng: &rng, progress: progress)
+            base.unet.setFrozen(false)
+            base.textEncoder.setFrozen(false)
+            try trainDenoiser(unet: base.unet, text: base.textEncoder, latents: latents, captions: captions, rng: &rng, progress: progress)
+            return try StableDiffusionModel(tokenizer: tokenizer, textEncoder: base.textEncoder, unet: base.unet, vae: base.vae,
+                                            schedulerConfig: base.schedulerConfig)
+        }
         var initializer = ParameterInit.random(rng)
         let vae = try AutoencoderKL(config: config.vae, initializer: &initializer)
         let unet = try UNet2DConditionModel(config: config.unet, initializer: &initializer)

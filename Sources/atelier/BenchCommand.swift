@@ -5,7 +5,7 @@ import JSONSchema
 /// Measurement entry points for the benchmark drivers in tools/ (which run the peer and print ratios).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Timing probes used by `make bench`.",
-                                                    subcommands: [SchemaBench.self, RPCLoadBench.self, NeuralBench.self, EmbedBench.self, KNNBench.self, DiffusionBench.self])
+                                                    subcommands: [SchemaBench.self, RPCLoadBench.self, NeuralBench.self, EmbedBench.self, KNNBench.self, DiffusionBench.self, TrainBench.self])
 
     struct SchemaBench: ParsableCommand {
         static let configuration = CommandConfiguration(

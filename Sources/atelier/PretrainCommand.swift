@@ -26,6 +26,7 @@ struct PretrainShapesCommand: ParsableCommand {
     @Option(name: .long, help: "Images encoded once for the UNet stage.") var datasetSize: Int?
     @Option(name: .long, help: "UNet batch size.") var batch: Int?
     @Option(name: .long, help: "UNet learning rate.") var learningRate: Float?
+    @Option(name: .long, help: "Continue from this model folder: keep its VAE, train its UNet and text encoder further.") var continueFrom: String?
     @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "CLIP BPE vocabulary (default: the bootstrap's copy).") var vocabulary: String?
     @Option(name: .long, help: "Log level on stderr: error, warning, info, debug.") var logLevel: LogLevel = .info
@@ -52,7 +53,8 @@ struct PretrainShapesCommand: ParsableCommand {
         var finalLoss: [String: Float] = [:]
         let model: StableDiffusionModel
         do {
-            model = try ShapesPretrainer(config: config, tokenizer: tokenizer).run { p in
+            let base = try continueFrom.map { (path: String) throws(DiffusionError) in try StableDiffusionModel(folder: path) }
+            model = try ShapesPretrainer(config: config, tokenizer: tokenizer).run(continuing: base) { p in
                 if p.stage != stage {
                     bar?.finish()
                     stage = p.stage
@@ -80,7 +82,7 @@ struct PretrainShapesCommand: ParsableCommand {
             if let data = FileManager.default.contents(atPath: root.appendingPathComponent(part).path) { files[part] = SHA256.hex(data) }
         }
         let summary: [String: Any] = [
-            "output": output, "seed": Int(seed), "seconds": Int(Date().timeIntervalSince(started)),
+            "output": output, "seed": Int(seed), "continued_from": continueFrom ?? NSNull(), "seconds": Int(Date().timeIntervalSince(started)),
             "vae_steps": config.vaeSteps, "unet_steps": config.unetSteps, "dataset_size": config.datasetSize,
             "unet_batch": config.unetBatch, "latent_scaling_factor": model.vae.config.scalingFactor,
             "final_loss": finalLoss, "sha256": files,

@@ -61,4 +61,16 @@ fetch_model tree-sitter-languages tree-sitter-languages==1.10.2 tree_sitter_lang
 # Image studio: CLIP's BPE vocabulary (the tokenizer of Stable Diffusion's text encoder).
 fetch_model open-clip open-clip-torch==3.3.0 open_clip bpe_simple_vocab_16e6.txt.gz \
   924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a
+# Image studio: Atelier's own Shapes model (committed in models/shapes, made by `atelier pretrain shapes`,
+# see models/shapes/README.md), verified against its checksums and installed beside the fetched models.
+install_embedded() {  # NAME: models/NAME with models/NAME.sha256 (sha256sum format, paths relative to models/NAME)
+  local name=$1 src="models/$1" dest="$MODELS/$1"
+  [ -f "models/$name.sha256" ] || { log "models/$name.sha256 is missing"; exit 1; }
+  if [ -d "$dest" ] && (cd "$dest" && sha256sum --quiet -c "$OLDPWD/models/$name.sha256" >/dev/null 2>&1); then return; fi
+  (cd "$src" && sha256sum --quiet -c "$OLDPWD/models/$name.sha256" >&2) || { log "checksum mismatch in $src"; exit 1; }
+  log "installing the embedded model $name"
+  rm -rf "$dest.partial" && mkdir -p "$dest.partial" && cp -r "$src/." "$dest.partial/"
+  rm -rf "$dest" && mv "$dest.partial" "$dest"
+}
+if [ -d models/shapes ]; then install_embedded shapes; fi
 log "ready (models in $MODELS)"

@@ -235,7 +235,7 @@ public final class DreamBoothTrainer {
                 opt["v." + name] = Tensor(shape: p.shape, data: mv.v)
             }
             opt["step"] = Tensor(scalar: Float(moments.step))
-            let state = TrainingState(step: step, rng: rng, dataCursor: cursor, configDigest: configDigest, lastLoss: lastLoss ?? .nan)
+            let state = TrainingState(step: step, rng: rng, dataCursor: cursor, configDigest: configDigest, lastLoss: lastLoss)
             lastCheckpoint = try store.write(trainable: Dictionary(uniqueKeysWithValues: trainable.map { ($0.0, $0.1) }), optimizer: opt,
                                              state: state, totalLimit: c.checkpointsTotalLimit)
         }

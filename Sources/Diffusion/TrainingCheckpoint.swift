@@ -11,7 +11,8 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var dataCursor: Int
     /// Digest of the settings that shape the run; a checkpoint of another run is refused.
     public var configDigest: String
-    public var lastLoss: Float
+    /// nil before the first step (JSON has no NaN).
+    public var lastLoss: Float?
 }
 
 /// A run's checkpoints: `checkpoints/checkpoint-N/` folders (trainable weights, optimizer moments,

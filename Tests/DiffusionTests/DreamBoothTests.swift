@@ -138,6 +138,27 @@ final class DreamBoothTests: XCTestCase {
                        "LoRA leaves everything else as it was")
     }
 
+    func testCancellingBeforeTheFirstStepLeavesAResumableCheckpoint() throws {
+        XCTAssertThrowsError(try DreamBoothTrainer(config: config("early"), bpeVocabulary: nil).run(isCancelled: { true }))
+        let latest = try XCTUnwrap(TrainingCheckpoint(outputDir: Self.root + "/early").latest)
+        XCTAssertEqual(try TrainingCheckpoint.read(latest).state.step, 0)
+        XCTAssertEqual(try DreamBoothTrainer(config: config("early", steps: 1), bpeVocabulary: nil).run(resume: "latest").steps, 1)
+    }
+
+    func testADivergingRunStopsWithAClearMessageAndKeepsTheLastGoodCheckpoint() throws {
+        var c = config("diverge", steps: 30)
+        c.learningRate = 1e12
+        c.checkpointingSteps = 1
+        c.withPriorPreservation = false
+        XCTAssertThrowsError(try DreamBoothTrainer(config: c, bpeVocabulary: nil).run()) { e in
+            XCTAssertTrue("\(e)".contains("became"), "\(e)")
+            XCTAssertTrue("\(e)".contains("intact"), "\(e)")
+        }
+        let latest = try XCTUnwrap(TrainingCheckpoint(outputDir: Self.root + "/diverge").latest)
+        let saved = try TrainingCheckpoint.read(latest)
+        XCTAssertTrue(saved.trainable.values.allSatisfy { $0.data.allSatisfy(\.isFinite) }, "the kept checkpoint holds finite weights")
+    }
+
     func testBadInputGetsClearErrors() throws {
         var empty = config("empty")
         empty.instanceDataDir = Self.root + "/no-such-folder"

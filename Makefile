@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train torch-venv diffusion-goldens schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train check-export torch-venv diffusion-goldens schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -51,6 +51,11 @@ torch-venv:
 diffusion-goldens: torch-venv
 	$(TORCH_VENV)/bin/python tools/gen_diffusion_fixtures.py
 	$(TORCH_VENV)/bin/python tools/gen_single_file_fixture.py
+
+# An exported model (default: the embedded Shapes model) loads in diffusers and samples the same image.
+EXPORT ?= models/shapes
+check-export: build torch-venv
+	$(TORCH_VENV)/bin/python tools/check_diffusers_export.py $(BIN_RELEASE) $(EXPORT)
 
 bench-diffusion: build torch-venv
 	$(TORCH_VENV)/bin/python tools/bench_diffusion.py $(BIN_RELEASE)

@@ -24,7 +24,7 @@ extension StableDiffusionModel {
                 "scheduler": ["diffusers", schedulerConfig.className ?? "DDIMScheduler"],
                 "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
                 "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
-                "safety_checker": NSNull(), "feature_extractor": NSNull(), "requires_safety_checker": false,
+                "safety_checker": [NSNull(), NSNull()], "feature_extractor": [NSNull(), NSNull()], "requires_safety_checker": false,
             ]
             try Self.writeJSON(index, to: staging.appendingPathComponent("model_index.json"))
             try Self.writeConfig(unet.config, extra: ["_class_name": "UNet2DConditionModel", "_diffusers_version": Self.diffusersVersion],

@@ -7,19 +7,20 @@ import Text
 public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
     public var seed: UInt32 = 0
     public var imageSize = 32
-    public var vae = AutoencoderKLConfig(blockOutChannels: [32, 32, 64], latentChannels: 4, layersPerBlock: 1, normNumGroups: 16,
+    public var vae = AutoencoderKLConfig(blockOutChannels: [32, 32, 64], latentChannels: 8, layersPerBlock: 1, normNumGroups: 16,
                                          scalingFactor: 1, sampleSize: 32)
     public var unet = UNet2DConditionConfig(blockOutChannels: [32, 64], downBlockTypes: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
                                             upBlockTypes: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], layersPerBlock: 1,
-                                            crossAttentionDim: 64, attentionHeads: 4, normNumGroups: 32, sampleSize: 8)
+                                            crossAttentionDim: 64, attentionHeads: 4, normNumGroups: 32, inChannels: 8, outChannels: 8, sampleSize: 8)
     public var textEncoder = CLIPTextConfig(hiddenSize: 64, intermediateSize: 256, numHiddenLayers: 2, numAttentionHeads: 4)
     public var scheduler = SchedulerConfig.stableDiffusion
 
-    public var vaeSteps = 800
+    public var vaeSteps = 2000
     public var vaeBatch = 16
-    public var vaeLearningRate: Float = 1e-3
-    /// Weight of the KL term against the mean absolute reconstruction error.
-    public var klWeight: Float = 1e-4
+    public var vaeLearningRate: Float = 2e-3
+    /// Weight of the KL term against the mean absolute reconstruction error. Small, as Stable
+    /// Diffusion's: a heavier one leaves so much posterior noise that the decoder learns blobs.
+    public var klWeight: Float = 1e-6
 
     /// Images rendered and encoded once for the UNet stage.
     public var datasetSize = 8192

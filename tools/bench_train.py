@@ -15,7 +15,7 @@ at 256×256 (32×32 latents). Each measurement runs in its own process: one warm
 R steps; rounds alternate which side goes first; each side keeps its best round. Ratio = diffusers time /
 Atelier time (> 1: Atelier is faster); memory is each process's peak RSS.
 
-Atelier side: ATELIER bench train --config shapes|sd15 --size N --repeat R --threads 2 [--lora]
+Atelier side: ATELIER bench train --config shapes|sd15 --size N --repeat R --threads 2 [--lora] [--gradient-checkpointing]
     -> {"config", "size", "lora", "stepSeconds", "peakRSSMB", "trainableParameters", "backend"}
 Options: --no-write, --rounds N, --quick (shapes only, one round), --worker (internal: the diffusers side).
 """
@@ -38,7 +38,8 @@ from benchmarks_md import cpu_model, parse_one_json_line, require_bench_subcomma
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## DreamBooth training"
 THREADS = 2
-CASES = [("shapes", 32, 5), ("sd15", 256, 2)]
+# (config, size, repeat, gradient checkpointing)
+CASES = [("shapes", 32, 5, False), ("sd15", 256, 2, False), ("sd15", 256, 2, True)]
 KEYS = {"stepSeconds", "peakRSSMB"}
 
 
@@ -65,7 +66,7 @@ def run(cmd: list[str]) -> dict:
     return parse_one_json_line(cmd, p.stdout, KEYS, BenchError)
 
 
-def worker(config: str, size: int, repeat: int) -> None:
+def worker(config: str, size: int, repeat: int, ckpt: bool) -> None:
     """The diffusers side, in its own process: train_dreambooth.py's step."""
     import torch
     import torch.nn.functional as F
@@ -82,6 +83,8 @@ def worker(config: str, size: int, repeat: int) -> None:
         unet = UNet2DConditionModel(sample_size=size // 8, cross_attention_dim=768)
         factor, dim = 8, 768
     unet.train()
+    if ckpt:
+        unet.enable_gradient_checkpointing()
     scheduler = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000)
     optimizer = torch.optim.AdamW(unet.parameters(), lr=5e-6, betas=(0.9, 0.999), weight_decay=1e-2, eps=1e-8)
     latent = size // factor
@@ -120,10 +123,10 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--worker", nargs=3, metavar=("CONFIG", "SIZE", "REPEAT"))
+    ap.add_argument("--worker", nargs=4, metavar=("CONFIG", "SIZE", "REPEAT", "CKPT"))
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker[0], int(args.worker[1]), int(args.worker[2]))
+        worker(args.worker[0], int(args.worker[1]), int(args.worker[2]), args.worker[3] == "1")
         return
     if not args.binary:
         ap.error("give the atelier binary")
@@ -132,28 +135,29 @@ def main() -> None:
     rounds = 1 if args.quick else args.rounds
     best: dict[tuple[str, str], dict] = {}
     for r in range(rounds):
-        for config, size, repeat in cases:
-            sides = [("atelier", [binary, "bench", "train", "--config", config, "--size", str(size), "--repeat", str(repeat), "--threads", str(THREADS)]),
-                     ("diffusers", [sys.executable, __file__, "--worker", config, str(size), str(repeat)])]
+        for config, size, repeat, ckpt in cases:
+            sides = [("atelier", [binary, "bench", "train", "--config", config, "--size", str(size), "--repeat", str(repeat), "--threads", str(THREADS)]
+                      + (["--gradient-checkpointing"] if ckpt else [])),
+                     ("diffusers", [sys.executable, __file__, "--worker", config, str(size), str(repeat), "1" if ckpt else "0"])]
             if r % 2:
                 sides.reverse()
             for side, cmd in sides:
                 log(f"round {r + 1}: {side} {config} {size}×{size}")
                 out = run(cmd)
-                key = (config, side)
+                key = (config, ckpt, side)
                 if key not in best or out["stepSeconds"] < best[key]["stepSeconds"]:
                     best[key] = out
     lines = [SECTION, "",
              f"One DreamBooth step with prior preservation (1 instance + 1 class example, UNet forward and backward, clipping, AdamW), random "
              f"weights, fp32, {THREADS} threads each, best of {rounds} round(s); `make bench-train` (tools/bench_train.py). CPU: {cpu_model()}; "
-             f"{platform.python_implementation()} peer: {best[(cases[0][0], 'diffusers')]['backend']} running train_dreambooth.py's step; "
-             f"Atelier: {best[(cases[0][0], 'atelier')]['backend']}.", "",
+             f"{platform.python_implementation()} peer: {best[(cases[0][0], False, 'diffusers')]['backend']} running train_dreambooth.py's step; "
+             f"Atelier: {best[(cases[0][0], False, 'atelier')]['backend']}. bf16 mixed precision is not implemented in Atelier, so not compared.", "",
              "Ratio = diffusers time / Atelier time (> 1: Atelier is faster).", "",
-             "| config | size | step: Atelier | diffusers | ratio | peak RSS MB: Atelier | diffusers | memory ratio |",
-             "|---|---|---|---|---|---|---|---|"]
-    for config, size, _ in cases:
-        a, d = best[(config, "atelier")], best[(config, "diffusers")]
-        lines.append(f"| {config} | {size}×{size} | {a['stepSeconds']:.3f} s | {d['stepSeconds']:.3f} s | {d['stepSeconds'] / a['stepSeconds']:.2f}× "
+             "| config | size | gradient checkpointing | step: Atelier | diffusers | ratio | peak RSS MB: Atelier | diffusers | memory ratio |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for config, size, _, ckpt in cases:
+        a, d = best[(config, ckpt, "atelier")], best[(config, ckpt, "diffusers")]
+        lines.append(f"| {config} | {size}×{size} | {'on' if ckpt else 'off'} | {a['stepSeconds']:.3f} s | {d['stepSeconds']:.3f} s | {d['stepSeconds'] / a['stepSeconds']:.2f}× "
                      f"| {a['peakRSSMB']:.0f} | {d['peakRSSMB']:.0f} | {d['peakRSSMB'] / a['peakRSSMB']:.2f}× |")
     if not args.quick:
         log("atelier sd15 256×256 LoRA")

@@ -66,9 +66,6 @@ public final class DreamBoothTrainer {
         if config.mixedPrecision == "bf16" {
             throw .unsupported("mixed_precision bf16 is not implemented yet; use \"no\" (fp32)")
         }
-        if config.gradientCheckpointing {
-            throw .unsupported("gradient_checkpointing is not implemented for the UNet yet; set it to false (LoRA keeps memory low)")
-        }
         self.config = config
         modelPath = config.pretrainedModel ?? ShapesEvaluation.embeddedModel
         model = try StableDiffusionModel.load(modelPath, bpeVocabulary: bpeVocabulary)
@@ -154,7 +151,8 @@ public final class DreamBoothTrainer {
             model.textEncoder.setFrozen(false)
             trainable += model.textEncoder.namedParameters.map { ("text_encoder." + $0.0, $0.1) }
         }
-        defer { model.unet.setFrozen(true); model.textEncoder.setFrozen(true) }
+        model.unet.gradientCheckpointing = c.gradientCheckpointing
+        defer { model.unet.setFrozen(true); model.textEncoder.setFrozen(true); model.unet.gradientCheckpointing = false }
         let optimizer = AdamW(trainable.map(\.1), lr: c.learningRate, betas: (c.adamBeta1, c.adamBeta2), eps: c.adamEpsilon, weightDecay: c.adamWeightDecay)
         var objective = try NoisePredictionObjective(scheduler: model.schedulerConfig)
         objective.minSNRGamma = c.snrGamma

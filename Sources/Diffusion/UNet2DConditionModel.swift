@@ -142,6 +142,9 @@ public struct UNet2DConditionConfig: Codable, Sendable, Equatable {
 /// embedding) and on text (cross-attention), as diffusers builds it from its config.
 public final class UNet2DConditionModel: Module {
     public let config: UNet2DConditionConfig
+    /// Recompute each resnet–transformer pair on the backward pass instead of keeping its activations
+    /// (training only; diffusers' `enable_gradient_checkpointing`).
+    public var gradientCheckpointing = false
     let convIn: Conv2d
     let timeEmbedding: TimestepEmbedding
     let downBlocks: [UNetDownBlock]
@@ -213,9 +216,12 @@ public final class UNet2DConditionModel: Module {
         let temb = try timeEmbedding(timesteps).silu()
         var h = try convIn(x)
         var skips = [h]
-        for block in downBlocks { h = try block(h, activatedTime: temb, context: context, skips: &skips) }
-        h = try midBlock(h, activatedTime: temb, context: context)
-        for block in upBlocks { h = try block(h, activatedTime: temb, context: context, skips: &skips) }
+        let recompute = gradientCheckpointing && Autograd.isRecording
+        for block in downBlocks { h = try block(h, activatedTime: temb, context: context, skips: &skips, recompute: recompute) }
+        h = try UNetCheckpoint.run(recompute, [h, temb, context], midBlock.parameters) { t throws(NeuralError) in
+            try self.midBlock(t[0], activatedTime: t[1], context: t[2])
+        }
+        for block in upBlocks { h = try block(h, activatedTime: temb, context: context, skips: &skips, recompute: recompute) }
         return try convOut(convNormOut(h).silu())
     }
 }
@@ -259,11 +265,14 @@ final class UNetDownBlock: Module {
         return p
     }
 
-    func callAsFunction(_ x: Tensor, activatedTime: Tensor, context: Tensor, skips: inout [Tensor]) throws(NeuralError) -> Tensor {
+    func callAsFunction(_ x: Tensor, activatedTime: Tensor, context: Tensor, skips: inout [Tensor], recompute: Bool = false) throws(NeuralError) -> Tensor {
         var h = x
         for (j, resnet) in resnets.enumerated() {
-            h = try resnet(h, activatedTime: activatedTime)
-            if !attentions.isEmpty { h = try attentions[j](h, context: context) }
+            let attention = attentions.isEmpty ? nil : attentions[j]
+            h = try UNetCheckpoint.run(recompute, [h, activatedTime, context], resnet.parameters + (attention?.parameters ?? [])) { t throws(NeuralError) in
+                let r = try resnet(t[0], activatedTime: t[1])
+                return try attention.map { a throws(NeuralError) in try a(r, context: t[2]) } ?? r
+            }
             skips.append(h)
         }
         if let downsampler {
@@ -323,12 +332,15 @@ final class UNetUpBlock: Module {
         return p
     }
 
-    func callAsFunction(_ x: Tensor, activatedTime: Tensor, context: Tensor, skips: inout [Tensor]) throws(NeuralError) -> Tensor {
+    func callAsFunction(_ x: Tensor, activatedTime: Tensor, context: Tensor, skips: inout [Tensor], recompute: Bool = false) throws(NeuralError) -> Tensor {
         var h = x
         for (j, resnet) in resnets.enumerated() {
             let skip = skips.removeLast()
-            h = try resnet(Tensor.concat([h, skip], dim: 1), activatedTime: activatedTime)
-            if !attentions.isEmpty { h = try attentions[j](h, context: context) }
+            let attention = attentions.isEmpty ? nil : attentions[j]
+            h = try UNetCheckpoint.run(recompute, [h, skip, activatedTime, context], resnet.parameters + (attention?.parameters ?? [])) { t throws(NeuralError) in
+                let r = try resnet(Tensor.concat([t[0], t[1]], dim: 1), activatedTime: t[2])
+                return try attention.map { a throws(NeuralError) in try a(r, context: t[3]) } ?? r
+            }
         }
         if let upsampler {
             // The next block's skip sets the size, so odd latent sizes come back exactly.
@@ -359,5 +371,15 @@ extension UNet2DConditionModel {
             for (k, t) in block.attentions.enumerated() { out += transformer("up_blocks.\(b).attentions.\(k)", t) }
         }
         return out
+    }
+}
+
+/// Runs a UNet unit directly, or under gradient checkpointing when `recompute` is on.
+enum UNetCheckpoint {
+    static func run(_ recompute: Bool, _ inputs: [Tensor], _ parameters: [Tensor], _ body: @escaping ([Tensor]) throws(NeuralError) -> Tensor) throws(NeuralError) -> Tensor {
+        guard recompute else { return try body(inputs) }
+        do {
+            return try checkpoint(inputs, parameters: parameters) { t in try body(t) }
+        } catch let e as NeuralError { throw e } catch { throw .invalidArgument(op: "checkpoint", "\(error)") }
     }
 }

@@ -94,16 +94,20 @@ extension Tensor {
 
 /// Gradient checkpointing: runs `block` without keeping its activations; on the backward pass the
 /// block is run again with recording on and differentiated. Trades one extra forward for memory.
-public func checkpoint(_ inputs: [Tensor], _ block: @escaping ([Tensor]) throws -> Tensor) throws -> Tensor {
+/// `parameters` are the trainable tensors the block uses: listing them keeps the block in the graph
+/// even when no input tracks gradients (LoRA adapters behind a frozen layer).
+public func checkpoint(_ inputs: [Tensor], parameters: [Tensor] = [], _ block: @escaping ([Tensor]) throws -> Tensor) throws -> Tensor {
     let out = try Autograd.withoutGrad { try block(inputs) }
     let result = Tensor(shape: out.shape, data: out.data)
-    return result.record("checkpoint", inputs) { g in
+    let trainable = parameters.filter(\.requiresGrad)
+    return result.record("checkpoint", inputs + trainable) { g in
         let fresh = inputs.map { i -> Tensor in Tensor(shape: i.shape, data: i.data, requiresGrad: i.tracksGrad) }
         // Recompute with recording on and differentiate: parameters captured by the block receive their
         // gradients directly; the inputs' gradients are handed back to the outer graph.
         try? Autograd.$recording.withValue(true) { () throws in
             try block(fresh).backward(g)
         }
-        return fresh.map { $0.grad }
+        // The parameters received theirs during the recomputation's backward.
+        return fresh.map { $0.grad } + trainable.map { _ in nil }
     }
 }

@@ -23,6 +23,7 @@ struct TrainBench: ParsableCommand {
     @Option(name: .long, help: "Timed steps after one warm-up.") var `repeat`: Int = 3
     @Option(name: .long, help: "BLAS threads.") var threads: Int = 2
     @Flag(name: .long, help: "Train rank-4 LoRA adapters on the attention projections instead of the whole UNet.") var lora = false
+    @Flag(name: .long, help: "Gradient checkpointing: recompute each UNet unit on the backward pass.") var gradientCheckpointing = false
 
     func run() throws {
         BLASStartup.ensureKernelSelected(arguments: CommandLine.arguments)
@@ -42,6 +43,7 @@ struct TrainBench: ParsableCommand {
             factor = 8
         }
         let unet = try UNet2DConditionModel(config: unetConfig, initializer: &initializer)
+        unet.gradientCheckpointing = gradientCheckpointing
         var rng = NumPyRandom(seed: 1)
         var trainable: [Tensor]
         if lora {
@@ -76,7 +78,7 @@ struct TrainBench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print(JSONWriter.string(.object(JSONObject([
-            ("config", .string(config.rawValue)), ("size", JSONValue(size)), ("lora", .bool(lora)), ("batch", JSONValue(batch)),
+            ("config", .string(config.rawValue)), ("size", JSONValue(size)), ("lora", .bool(lora)), ("gradientCheckpointing", .bool(gradientCheckpointing)), ("batch", JSONValue(batch)),
             ("stepSeconds", JSONValue(times.sorted()[times.count / 2])), ("peakRSSMB", JSONValue(Double(usage.ru_maxrss) / 1024)),
             ("trainableParameters", JSONValue(trainable.reduce(0) { $0 + $1.count })),
             ("backend", .string("OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads")),

@@ -159,6 +159,28 @@ final class DreamBoothTests: XCTestCase {
         XCTAssertTrue(saved.trainable.values.allSatisfy { $0.data.allSatisfy(\.isFinite) }, "the kept checkpoint holds finite weights")
     }
 
+    func testGradientCheckpointingGivesTheSameGradients() throws {
+        let model = try StableDiffusionModel(folder: Self.baseModel)
+        let unet = model.unet
+        unet.setFrozen(false)
+        defer { unet.setFrozen(true) }
+        var rng = NumPyRandom(seed: 4)
+        let x = rng.normal([2, unet.config.inChannels, 8, 8]), context = rng.normal([2, 77, unet.config.crossAttentionDim])
+        func gradients(_ on: Bool) throws -> [[Float]] {
+            unet.gradientCheckpointing = on
+            unet.zeroGrad()
+            try unet(x, timesteps: [10, 700], context: context).square().mean().backward()
+            return unet.parameters.map { $0.grad?.data ?? [] }
+        }
+        let plain = try gradients(false), recomputed = try gradients(true)
+        unet.gradientCheckpointing = false
+        XCTAssertEqual(plain.count, recomputed.count)
+        for (a, b) in zip(plain, recomputed) {
+            XCTAssertEqual(a.count, b.count)
+            for (u, v) in zip(a, b) where abs(u - v) > 1e-5 * max(1, abs(u)) { XCTFail("\(u) vs \(v)"); break }
+        }
+    }
+
     func testBadInputGetsClearErrors() throws {
         var empty = config("empty")
         empty.instanceDataDir = Self.root + "/no-such-folder"

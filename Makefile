@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train check-export torch-venv diffusion-goldens schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train bench-shapes check-export torch-venv diffusion-goldens schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -30,7 +30,7 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train
+bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train bench-shapes
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
@@ -51,6 +51,10 @@ torch-venv:
 diffusion-goldens: torch-venv
 	$(TORCH_VENV)/bin/python tools/gen_diffusion_fixtures.py
 	$(TORCH_VENV)/bin/python tools/gen_single_file_fixture.py
+
+# The embedded Shapes model: base accuracy on held-out captions and the DreamBooth ablation.
+bench-shapes: build
+	python3 tools/bench_shapes.py $(BIN_RELEASE)
 
 # An exported model (default: the embedded Shapes model) loads in diffusers and samples the same image.
 EXPORT ?= models/shapes

@@ -123,6 +123,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--core", action="store_true", help="skip the gradient-checkpointing comparison and the 512×512 runs")
     ap.add_argument("--worker", nargs=4, metavar=("CONFIG", "SIZE", "REPEAT", "CKPT"))
     args = ap.parse_args()
     if args.worker:
@@ -131,7 +132,7 @@ def main() -> None:
     if not args.binary:
         ap.error("give the atelier binary")
     binary = require_bench_subcommand(args.binary, "train", "DreamBooth training step", BenchError)
-    cases = CASES[:1] if args.quick else CASES
+    cases = CASES[:1] if args.quick else CASES[:2] if args.core else CASES
     rounds = 1 if args.quick else args.rounds
     best: dict[tuple[str, str], dict] = {}
     for r in range(rounds):
@@ -164,6 +165,16 @@ def main() -> None:
         lora = run([binary, "bench", "train", "--config", "sd15", "--size", "256", "--repeat", "2", "--threads", str(THREADS), "--lora"])
         lines += ["", f"Atelier with rank-4 LoRA on the SD-1.5 UNet's attention (256×256): {lora['stepSeconds']:.2f} s per step, "
                       f"peak RSS {lora['peakRSSMB'] / 1024:.2f} GiB, {lora['trainableParameters']:,} trainable parameters."]
+        # Does SD-1.5 fine-tuning at 512×512 fit in this machine's 24 GiB? Full UNet with checkpointing, and LoRA with checkpointing.
+        for extra, label in () if args.core else ((["--gradient-checkpointing"], "full UNet, gradient checkpointing"),
+                             (["--lora", "--gradient-checkpointing"], "rank-4 LoRA, gradient checkpointing")):
+            log(f"atelier sd15 512×512 {label}")
+            try:
+                big = run([binary, "bench", "train", "--config", "sd15", "--size", "512", "--repeat", "1", "--threads", str(THREADS)] + extra)
+                lines.append(f"SD-1.5 at 512×512, {label}: {big['stepSeconds']:.1f} s per step, peak RSS {big['peakRSSMB'] / 1024:.2f} GiB "
+                             f"({'fits' if big['peakRSSMB'] < 24 * 1024 else 'does not fit'} in 24 GiB).")
+            except BenchError as e:
+                lines.append(f"SD-1.5 at 512×512, {label}: did not complete ({str(e)[:160]}).")
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write and not args.quick:

@@ -77,7 +77,7 @@ public final class ShapesPretrainer {
             base.textEncoder.setFrozen(false)
             try trainDenoiser(unet: base.unet, text: base.textEncoder, latents: latents, captions: captions, rng: &rng, progress: progress)
             return try StableDiffusionModel(tokenizer: tokenizer, textEncoder: base.textEncoder, unet: base.unet, vae: base.vae,
-                                            schedulerConfig: base.schedulerConfig)
+                                            schedulerConfig: config.scheduler)
         }
         var initializer = ParameterInit.random(rng)
         let vae = try AutoencoderKL(config: config.vae, initializer: &initializer)

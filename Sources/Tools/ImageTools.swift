@@ -46,7 +46,7 @@ public final class ImageService: @unchecked Sendable {
             // Nothing configured: Atelier's own Shapes model, installed by the bootstrap.
             folder = ShapesEvaluation.embeddedModel
         } else {
-            throw ToolError.failed("no model: pass `model` (a diffusers folder inside the roots), set image.model in the config, or run `make bootstrap` to install the embedded Shapes model")
+            throw ToolError.failed("no model: pass `model` (a diffusers folder inside the roots), set image.model in the config, or put a Shapes model at \(ShapesEvaluation.embeddedModel) (`atelier pretrain shapes --output \(ShapesEvaluation.embeddedModel)` makes one)")
         }
         return try lock.withLock {
             if let m = models[folder] { return m }

@@ -44,7 +44,7 @@ struct DemoBaseCommand: ParsableCommand {
                                                                  guidance: guidance, scheduler: scheduler, seed: seed, progress: bar.update)
             bar.finish()
         } catch {
-            throw ValidationError(model == nil ? "\(error) (the embedded model is installed by `make bootstrap`)" : "\(error)")
+            throw ValidationError(model == nil ? "\(error) (the embedded model goes in \(ShapesEvaluation.embeddedModel): `atelier pretrain shapes --output` that folder, or pass --model)" : "\(error)")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -123,7 +123,7 @@ struct DemoPersonalizeCommand: ParsableCommand {
         do {
             (report, grids) = try demo.run(subjects: subjects, settings: settings, bpeVocabulary: CLIPTokenizer.bootstrapVocabulary) { Log.info($0) }
         } catch {
-            throw ValidationError(model == nil ? "\(error) (the embedded model is installed by `make bootstrap`)" : "\(error)")
+            throw ValidationError(model == nil ? "\(error) (the embedded model goes in \(ShapesEvaluation.embeddedModel): `atelier pretrain shapes --output` that folder, or pass --model)" : "\(error)")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

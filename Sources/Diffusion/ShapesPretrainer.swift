@@ -13,7 +13,13 @@ public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
                                             upBlockTypes: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], layersPerBlock: 1,
                                             crossAttentionDim: 64, attentionHeads: 4, normNumGroups: 32, inChannels: 8, outChannels: 8, sampleSize: 8)
     public var textEncoder = CLIPTextConfig(hiddenSize: 64, intermediateSize: 256, numHiddenLayers: 2, numAttentionHeads: 4)
-    public var scheduler = SchedulerConfig.stableDiffusion
+    /// Stable Diffusion's schedule with v-prediction (as SD 2.x): with ε-prediction the tiny UNet
+    /// left background and position to chance (BENCHMARKS.md, Shapes world).
+    public var scheduler: SchedulerConfig = {
+        var s = SchedulerConfig.stableDiffusion
+        s.predictionType = "v_prediction"
+        return s
+    }()
 
     public var vaeSteps = 2000
     public var vaeBatch = 16

@@ -26,7 +26,7 @@ struct PretrainShapesCommand: ParsableCommand {
     @Option(name: .long, help: "Images encoded once for the UNet stage.") var datasetSize: Int?
     @Option(name: .long, help: "UNet batch size.") var batch: Int?
     @Option(name: .long, help: "UNet learning rate.") var learningRate: Float?
-    @Option(name: .long, help: "What the UNet predicts: epsilon (Stable Diffusion 1.x) or v_prediction (2.x).") var predictionType: String = "epsilon"
+    @Option(name: .long, help: "What the UNet predicts: epsilon (Stable Diffusion 1.x) or v_prediction (2.x; the default).") var predictionType: String?
     @Option(name: .long, help: "Continue from this model folder: keep its VAE, train its UNet and text encoder further.") var continueFrom: String?
     @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "CLIP BPE vocabulary (default: the bootstrap's copy).") var vocabulary: String?
@@ -42,7 +42,7 @@ struct PretrainShapesCommand: ParsableCommand {
         if let datasetSize { config.datasetSize = datasetSize }
         if let batch { config.unetBatch = batch }
         if let learningRate { config.unetLearningRate = learningRate }
-        config.scheduler.predictionType = predictionType
+        if let predictionType { config.scheduler.predictionType = predictionType }
         guard let vocab = vocabulary ?? CLIPTokenizer.bootstrapVocabulary else {
             throw ValidationError("no CLIP BPE vocabulary: run `make bootstrap` or pass --vocabulary")
         }

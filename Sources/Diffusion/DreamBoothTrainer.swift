@@ -236,6 +236,8 @@ public final class DreamBoothTrainer {
             let state = TrainingState(step: step, rng: rng, dataCursor: cursor, configDigest: configDigest, lastLoss: lastLoss)
             lastCheckpoint = try store.write(trainable: Dictionary(uniqueKeysWithValues: trainable.map { ($0.0, $0.1) }), optimizer: opt,
                                              state: state, totalLimit: c.checkpointsTotalLimit)
+            // The logs are as current as the checkpoint (a stopped run keeps its curves).
+            try events.flush()
         }
 
         while step < c.maxTrainSteps {

@@ -32,11 +32,12 @@ public struct DreamBoothTrainTool: Tool {
         if let dir = arguments["instance_data_dir"]?.stringValue { object["instance_data_dir"] = .string(try service.sandbox.resolve(dir).path) }
         if let m = arguments["model"]?.stringValue { object["pretrained_model"] = .string(try service.sandbox.resolve(m).path) }
         else if object["pretrained_model"] == nil, let configured = service.configuredModelPath { object["pretrained_model"] = .string(configured) }
-        if let out = arguments["output_dir"]?.stringValue { object["output_dir"] = .string(try service.sandbox.resolve(out).path) }
+        if let out = arguments["output_dir"]?.stringValue { object["output_dir"] = .string(try service.sandbox.resolveNew(out).path) }
         guard let instances = object["instance_data_dir"]?.stringValue else {
             throw ToolError.failed("instance_data_dir is required: the folder of 3–5 PNG photos of the subject")
         }
-        if object["output_dir"] == nil {
+        let outputChosen = object["output_dir"] != nil
+        if !outputChosen {
             let name = URL(fileURLWithPath: instances).lastPathComponent
             object["output_dir"] = .string(service.outputDirectory.appendingPathComponent("runs/\(name)").path)
         }
@@ -46,9 +47,16 @@ public struct DreamBoothTrainTool: Tool {
             }
             object["class_noun"] = .string(noun)
         }
-        do { return try DreamBoothConfigFile.decode(.object(object), name: "dreambooth_train arguments", base: base) } catch {
+        let config: DreamBoothConfig
+        do { config = try DreamBoothConfigFile.decode(.object(object), name: "dreambooth_train arguments", base: base) } catch {
             throw ToolError.failed("\(error)")
         }
+        // Whatever set them (arguments, settings, a config file), the run reads and writes inside the roots.
+        _ = try service.sandbox.resolve(config.instanceDataDir)
+        if outputChosen { _ = try service.sandbox.resolveNew(config.outputDir) }
+        if let d = config.classDataDir { _ = try service.sandbox.resolveNew(d) }
+        if let m = config.pretrainedModel, m != service.configuredModelPath { _ = try service.sandbox.resolve(m) }
+        return config
     }
 
     /// For Shapes-world photos, the class is the shape the oracle reads, closely fitted, in every photo.

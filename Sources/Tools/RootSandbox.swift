@@ -33,6 +33,20 @@ public struct RootSandbox: Sendable {
         return real
     }
 
+    /// A path that may not exist yet (an output folder): inside a root lexically, and its nearest
+    /// existing ancestor inside a root after resolving symlinks.
+    public func resolveNew(_ path: String) throws -> URL {
+        guard let first = roots.first else { throw Failure.outside(path, roots: []) }
+        let lexical = (path.hasPrefix("/") ? URL(fileURLWithPath: path) : first.appendingPathComponent(path)).standardizedFileURL
+        guard contains(lexical) else { throw Failure.outside(path, roots: roots.map(\.path)) }
+        var existing = lexical
+        while !FileManager.default.fileExists(atPath: existing.path) && existing.path != "/" { existing.deleteLastPathComponent() }
+        // The root itself exists, so the nearest existing ancestor is at or below it; a symlink on the
+        // way must not lead out.
+        guard contains(existing.resolvingSymlinksInPath()) else { throw Failure.outside(path, roots: roots.map(\.path)) }
+        return lexical
+    }
+
     func contains(_ url: URL) -> Bool {
         let p = url.path
         return roots.contains { r in p == r.path || p.hasPrefix(r.path.hasSuffix("/") ? r.path : r.path + "/") }

@@ -86,6 +86,20 @@ final class DreamBoothToolTests: XCTestCase {
         XCTAssertEqual(steps, Array(1...steps.count), "the resumed run continues the step count without a gap or a repeat")
     }
 
+    func testTheToolKeepsEveryPathInsideTheRoots() throws {
+        let config = dir.appendingPathComponent("atelier.json")
+        try #"{"roots": ["\#(dir.path)"], "image": {"model": "base"}}"#.write(to: config, atomically: true, encoding: .utf8)
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString)").path
+        for args in [#"{"instance_data_dir": "subjects/split-square", "settings": {"output_dir": "\#(outside)"}}"#,
+                     #"{"instance_data_dir": "subjects/split-square", "output_dir": "../escape"}"#,
+                     #"{"class_noun": "square", "settings": {"instance_data_dir": "/etc"}}"#] {
+            let (status, _, err) = try runAtelier(["call", "dreambooth_train", "--args", args, "--config", config.path])
+            XCTAssertNotEqual(status, 0, args)
+            XCTAssertTrue(err.contains("outside the allowed roots"), err)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: outside), "nothing was written outside the roots")
+    }
+
     func testTrainCommandWithOverridesAndRunsListing() throws {
         let yaml = dir.appendingPathComponent("train.yaml")
         try """

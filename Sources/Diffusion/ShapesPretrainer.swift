@@ -24,6 +24,9 @@ public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
     public var vaeSteps = 2000
     public var vaeBatch = 16
     public var vaeLearningRate: Float = 2e-3
+    /// Share of VAE training images whose object has a random two-colour pattern. Captions never
+    /// describe patterns, so only the VAE sees them: it must encode a DreamBooth subject's photos.
+    public var patternedShare: Float = 0.3
     /// Weight of the KL term against the mean absolute reconstruction error. Small, as Stable
     /// Diffusion's: a heavier one leaves so much posterior noise that the decoder learns blobs.
     public var klWeight: Float = 1e-6
@@ -106,7 +109,11 @@ public final class ShapesPretrainer {
         let optimizer = AdamW(vae.trainableParameters, lr: config.vaeLearningRate, weightDecay: 0)
         let schedule = LRSchedule.cosine(warmup: config.warmupSteps, total: config.vaeSteps)
         for step in 0..<config.vaeSteps {
-            let scenes = (0..<config.vaeBatch).map { _ in world.randomScene(&rng, includeHeldOut: true) }
+            let scenes = (0..<config.vaeBatch).map { _ -> ShapesScene in
+                var s = world.randomScene(&rng, includeHeldOut: true)
+                if rng.nextDouble() < Double(config.patternedShare) { s.pattern = ShapesWorld.randomPattern(excluding: s.color, &rng) }
+                return s
+            }
             let images = batch(scenes, rng: &rng)
             let loss = try neural { () throws(NeuralError) -> Tensor in
                 let posterior = try vae.encode(images)

@@ -153,6 +153,17 @@ public struct ShapesWorld: Sendable {
 
     var scale: Float { Float(imageSize) / 32 }
 
+    /// A random two-colour pattern whose second colour differs from `color`.
+    public static func randomPattern(excluding color: ShapeColor, _ rng: inout NumPyRandom) -> ShapePattern {
+        let others = ShapeColor.allCases.filter { $0 != color }
+        let second = others[Int(rng.nextDouble() * Double(others.count)) % others.count]
+        switch Int(rng.nextDouble() * 3) {
+        case 0: return .split(second)
+        case 1: return .stripes(second, count: 3 + Int(rng.nextDouble() * 3))
+        default: return .dot(second)
+        }
+    }
+
     /// A random training scene (never a held-out one) and its image.
     public func randomScene(_ rng: inout NumPyRandom, includeHeldOut: Bool = false) -> ShapesScene {
         func pick<T>(_ all: [T]) -> T { all[Int(rng.nextDouble() * Double(all.count)) % all.count] }

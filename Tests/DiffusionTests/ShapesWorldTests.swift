@@ -69,6 +69,23 @@ final class ShapesWorldTests: XCTestCase {
         XCTAssertNil(ShapesOracle().read(plain))
     }
 
+    func testRandomPatternsAlwaysUseASecondColour() {
+        var rng = NumPyRandom(seed: 9)
+        var kinds = Set<String>()
+        for color in ShapeColor.allCases {
+            for _ in 0..<20 {
+                let p = ShapesWorld.randomPattern(excluding: color, &rng)
+                switch p {
+                case .split(let c): XCTAssertNotEqual(c, color); kinds.insert("split")
+                case .stripes(let c, let n): XCTAssertNotEqual(c, color); XCTAssertTrue((3...5).contains(n)); kinds.insert("stripes")
+                case .dot(let c): XCTAssertNotEqual(c, color); kinds.insert("dot")
+                case .solid: XCTFail("a pattern has two colours")
+                }
+            }
+        }
+        XCTAssertEqual(kinds, ["split", "stripes", "dot"])
+    }
+
     func testSubjectPatternsUseTwoColours() {
         let scene = ShapesScene(shape: .square, color: .red, size: .large, position: .center, background: .white, pattern: .split(.blue))
         let image = world.render(scene, center: [16, 16], radius: 8)

@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import cpu_model, parse_one_json_line, require_bench_subcommand, update_section  # noqa: E402
+from benchmarks_md import cpu_model, require_bench_subcommand, run_probe, update_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Diffusion"
@@ -53,19 +51,8 @@ def log(msg: str) -> None:
     print(f"bench-diffusion: {msg}", file=sys.stderr, flush=True)
 
 
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("OMP_THREAD_LIMIT", None)  # the Makefile's Tesseract setting would cap torch at one thread
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[k] = str(THREADS)
-    return env
-
-
 def run(cmd: list[str]) -> dict:
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=child_env())
-    if p.returncode != 0:
-        raise BenchError(f"`{' '.join(cmd)}` exited {p.returncode}: {p.stderr.strip()[-800:]}")
-    return parse_one_json_line(cmd, p.stdout, KEYS, BenchError)
+    return run_probe(cmd, THREADS, KEYS, BenchError, timeout=1800)
 
 
 def worker(config: str, size: int, repeat: int) -> None:

@@ -69,3 +69,21 @@ def parse_one_json_line(cmd: list, stdout: str, keys: set, error: type) -> dict:
     if missing:
         raise error(f"`{' '.join(cmd)}` output lacks {sorted(missing)}: {lines[0][:300]}")
     return out
+
+
+def threaded_env(threads: int) -> dict:
+    """The environment for a side-by-side probe: every BLAS/OpenMP pool at `threads`, and no Tesseract
+    OMP_THREAD_LIMIT from the Makefile (it would cap torch at one thread)."""
+    env = dict(os.environ)
+    env.pop("OMP_THREAD_LIMIT", None)
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[k] = str(threads)
+    return env
+
+
+def run_probe(cmd: list, threads: int, keys: set, error: type, timeout: float) -> dict:
+    """Runs one `bench` probe (ours or the peer's worker) with `threaded_env` and returns its JSON line."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=threaded_env(threads))
+    if p.returncode != 0:
+        raise error(f"`{' '.join(cmd)}` exited {p.returncode}: {p.stderr.strip()[-800:]}")
+    return parse_one_json_line(cmd, p.stdout, keys, error)

@@ -41,6 +41,7 @@ public struct ClassImageSet: Sendable {
         }
         try? Data(prompt.utf8).write(to: URL(fileURLWithPath: manifest))
         var made = 0
+        let already = existing
         for i in 0..<count where !FileManager.default.fileExists(atPath: path(i)) {
             if isCancelled() { throw .cancelled }
             var request = GenerationRequest(prompt: prompt)
@@ -56,7 +57,7 @@ public struct ClassImageSet: Sendable {
                 try FileManager.default.moveItem(atPath: staging, toPath: path(i))
             } catch { throw .io("cannot write class image '\(path(i))': \(error)") }
             made += 1
-            progress(existing, count)
+            progress(already + made, count)
         }
         return made
     }

@@ -129,9 +129,25 @@ public struct ShapesPersonalization {
 
     /// Samples identifier and class prompts from a pipeline and measures them.
     public func evaluate(_ pipeline: StableDiffusionPipeline, subject: ShapesSubject, seed: UInt32 = 0) throws(DiffusionError) -> (PersonalizationMetrics, subject: [Tensor], classImages: [Tensor]) {
+        try evaluate(pipeline, subject: subject, reference: SubjectReference(subject, demo: self), seed: seed)
+    }
+
+    /// The subject's photo descriptors and PRES threshold: the same for every setting, so made once.
+    struct SubjectReference {
+        let photos: [[Float]]
+        let threshold: Float
+
+        init(_ subject: ShapesSubject, demo: ShapesPersonalization) {
+            let oracle = ShapesOracle()
+            photos = subject.trainingImages().compactMap { AppearanceDescriptor.of($0, oracle: oracle) }
+            threshold = demo.threshold(subject, photos: photos, oracle: oracle)
+        }
+    }
+
+    func evaluate(_ pipeline: StableDiffusionPipeline, subject: ShapesSubject, reference: SubjectReference,
+                  seed: UInt32) throws(DiffusionError) -> (PersonalizationMetrics, subject: [Tensor], classImages: [Tensor]) {
         let oracle = ShapesOracle()
-        let photos = subject.trainingImages().compactMap { AppearanceDescriptor.of($0, oracle: oracle) }
-        let tau = threshold(subject, photos: photos, oracle: oracle)
+        let photos = reference.photos, tau = reference.threshold
         func sample(_ prompt: String, _ i: Int) throws(DiffusionError) -> Tensor {
             var r = GenerationRequest(prompt: prompt)
             r.steps = samplingSteps
@@ -181,6 +197,8 @@ public struct ShapesPersonalization {
         var grids: [String: PNGImage] = [:]
         var tau: Float = 0
         for subject in subjects {
+            let reference = SubjectReference(subject, demo: self)
+            tau = reference.threshold
             let photos = workDir + "/subjects/" + subject.name
             do {
                 try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
@@ -212,9 +230,7 @@ public struct ShapesPersonalization {
                 let summary = try trainer.run()
                 let trainSeconds = Date().timeIntervalSince(trainStart)
                 progress("\(subject.name): sampling \(setting.name)")
-                let (metrics, mine, plain) = try evaluate(StableDiffusionPipeline(model: trainer.model), subject: subject)
-                let oracle = ShapesOracle()
-                tau = threshold(subject, photos: subject.trainingImages().compactMap { AppearanceDescriptor.of($0, oracle: oracle) }, oracle: oracle)
+                let (metrics, mine, plain) = try evaluate(StableDiffusionPipeline(model: trainer.model), subject: subject, reference: reference, seed: 0)
                 rows.append(PersonalizationRow(subject: subject.name, setting: setting.name, priorPreservation: setting.priorPreservation,
                                                trainTextEncoder: setting.trainTextEncoder, metrics: metrics, finalLoss: summary.finalLoss,
                                                trainSeconds: trainSeconds))

@@ -66,3 +66,11 @@ func printJSON(_ value: JSONValueConvertible, pretty: Bool = false) {
 protocol JSONValueConvertible {
     func jsonText(pretty: Bool) -> String
 }
+
+/// A command's JSON report: pretty, sorted, snake_case keys, paths with plain slashes.
+func reportJSON<T: Encodable>(_ value: T) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    return try encoder.encode(value)
+}

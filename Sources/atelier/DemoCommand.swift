@@ -44,12 +44,9 @@ struct DemoBaseCommand: ParsableCommand {
                                                                  guidance: guidance, scheduler: scheduler, seed: seed, progress: bar.update)
             bar.finish()
         } catch {
-            throw ValidationError(model == nil ? "\(error) (the embedded model goes in \(ShapesEvaluation.embeddedModel): `atelier pretrain shapes --output` that folder, or pass --model)" : "\(error)")
+            throw demoFailure(error, defaultModel: model == nil)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        let data = try encoder.encode(report)
+        let data = try reportJSON(report)
         if let out {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try PNGImage.grid(images, columns: 8).write(to: out + "/grid.png")
@@ -123,12 +120,9 @@ struct DemoPersonalizeCommand: ParsableCommand {
         do {
             (report, grids) = try demo.run(subjects: subjects, settings: settings, bpeVocabulary: CLIPTokenizer.bootstrapVocabulary) { Log.info($0) }
         } catch {
-            throw ValidationError(model == nil ? "\(error) (the embedded model goes in \(ShapesEvaluation.embeddedModel): `atelier pretrain shapes --output` that folder, or pass --model)" : "\(error)")
+            throw demoFailure(error, defaultModel: model == nil)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        let data = try encoder.encode(report)
+        let data = try reportJSON(report)
         try data.write(to: URL(fileURLWithPath: work + "/personalize.json"))
         try ShapesPersonalization.markdown(report).write(toFile: work + "/personalize.md", atomically: true, encoding: .utf8)
         for (name, grid) in grids { try grid.write(to: work + "/grid-\(name).png") }
@@ -139,4 +133,9 @@ struct DemoPersonalizeCommand: ParsableCommand {
             print("written: \(work)/personalize.json, personalize.md, " + grids.keys.sorted().map { "grid-\($0).png" }.joined(separator: ", "))
         }
     }
+}
+
+/// A demo's error; when it ran on the default model, where that model goes.
+func demoFailure(_ error: Error, defaultModel: Bool) -> ValidationError {
+    ValidationError(defaultModel ? "\(error) (the embedded model goes in \(ShapesEvaluation.embeddedModel): `atelier pretrain shapes --output` that folder, or pass --model)" : "\(error)")
 }

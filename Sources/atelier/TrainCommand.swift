@@ -55,10 +55,7 @@ struct TrainCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        print(String(decoding: try reportJSON(summary), as: UTF8.self))
     }
 }
 
@@ -126,10 +123,7 @@ struct RunsList: ParsableCommand {
     func run() throws {
         let runs = RunRegistry.all.map(RunStatus.init)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            print(String(decoding: try encoder.encode(runs), as: UTF8.self))
+            print(String(decoding: try reportJSON(runs), as: UTF8.self))
             return
         }
         for r in runs {

@@ -412,6 +412,32 @@ def optimizer_cases():
                                                               nesterov=sgd["nesterov"], foreach=False), sgd)
 
 
+def ema_case():
+    """diffusers' EMAModel (the one train_text_to_image.py uses) over a parameter that moves each step."""
+    from diffusers.training_utils import EMAModel
+
+    name = "ema"
+    g = gen_for(name)
+    values = randn(g, 12, 6)
+    params = {"decay": 0.5}  # small, so 12 steps reach the cap past the warm-up
+    p = torch.nn.Parameter(values[0].to(torch.float64).clone())
+    ema = EMAModel([p], decay=params["decay"], foreach=False)
+    shadows = []
+    for i in range(values.shape[0]):
+        with torch.no_grad():
+            p.copy_(values[i].to(torch.float64))
+        ema.step([p])
+        shadows.append(ema.shadow_params[0].detach().clone())
+    parts = [
+        ("case", json.dumps(name)),
+        ("op", json.dumps(name)),
+        ("params", json.dumps(params, separators=(",", ":"))),
+        ("inputs", dict_block([("values", tensor_json(values))])),
+        ("output", tensor_json(torch.stack(shadows))),
+    ]
+    write_text(name + ".json", parts)
+
+
 def clip_case():
     name = "clip_grad_norm"
     g = gen_for(name)
@@ -485,6 +511,7 @@ def main():
     op_cases()
     optimizer_cases()
     clip_case()
+    ema_case()
     numpy_case()
     safetensors_case()
     files = sorted(OUT.iterdir())

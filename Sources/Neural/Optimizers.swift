@@ -78,28 +78,48 @@ public final class AdamW {
         step += 1
         let lr = override ?? self.lr
         let bc1 = 1 - Foundation.pow(beta1, Float(step)), bc2 = 1 - Foundation.pow(beta2, Float(step))
-        let (b1, b2, eps, decay) = (beta1, beta2, self.eps, 1 - lr * weightDecay)
-        for (k, p) in params.enumerated() {
+        // As torch.optim.AdamW: p ← p(1 − lr·wd), then p −= (lr / bc1) · m / (√v / √bc2 + eps).
+        let k = Kernel(b1: beta1, b2: beta2, eps: eps, decay: 1 - lr * weightDecay, stepSize: lr / bc1, invSqrtBc2: 1 / bc2.squareRoot())
+        for (i, p) in params.enumerated() {
             guard let g = p.grad else { continue }
-            if m[k].isEmpty {
-                m[k] = [Float](repeating: 0, count: p.count)
-                v[k] = m[k]
+            if m[i].isEmpty {
+                m[i] = [Float](repeating: 0, count: p.count)
+                v[i] = m[i]
             }
             // In place: the moments are updated without copying them out of their arrays.
             g.data.withUnsafeBufferPointer { gp in
                 p.data.withUnsafeMutableBufferPointer { pp in
-                    m[k].withUnsafeMutableBufferPointer { mp in
-                        v[k].withUnsafeMutableBufferPointer { vp in
-                            for i in 0..<pp.count {
-                                pp[i] *= decay
-                                mp[i] = b1 * mp[i] + (1 - b1) * gp[i]
-                                vp[i] = b2 * vp[i] + (1 - b2) * gp[i] * gp[i]
-                                let denom = (vp[i] / bc2).squareRoot() + eps
-                                pp[i] -= lr * (mp[i] / bc1) / denom
-                            }
+                    m[i].withUnsafeMutableBufferPointer { mp in
+                        v[i].withUnsafeMutableBufferPointer { vp in
+                            k.apply(p: pp.baseAddress!, g: gp.baseAddress!, m: mp.baseAddress!, v: vp.baseAddress!, count: pp.count)
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// One step over a parameter's elements. Element-wise, so splitting a large tensor across threads
+    /// gives the same bits as one thread; it pays off because the update is memory-bound.
+    struct Kernel {
+        let b1: Float, b2: Float, eps: Float, decay: Float, stepSize: Float, invSqrtBc2: Float
+
+        func apply(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int) {
+            let workers = Swift.min(Swift.max(1, BLAS.threads), count >> 16)
+            guard workers > 1 else { return run(p, g, m, v, 0, count) }
+            let (sp, sg, sm, sv) = (SharedPointer(p), SharedPointer(UnsafeMutablePointer(mutating: g)), SharedPointer(m), SharedPointer(v))
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                run(sp.p, sg.p, sm.p, sv.p, count * w / workers, count * (w + 1) / workers)
+            }
+        }
+
+        func run(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+                 _ start: Int, _ end: Int) {
+            for i in start..<end {
+                p[i] *= decay
+                m[i] = b1 * m[i] + (1 - b1) * g[i]
+                v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+                p[i] -= stepSize * m[i] / (v[i].squareRoot() * invSqrtBc2 + eps)
             }
         }
     }

@@ -101,6 +101,22 @@ final class PyTorchParityTests: XCTestCase {
         }
     }
 
+    func testExponentialMovingAverageMatchesDiffusersEMAModel() throws {
+        let g = try Golden.load("ema.json")
+        let values = g.input("values")
+        let n = values.shape[1]
+        let p = Tensor(shape: [n], data: Array(values.data[0..<n]))
+        let ema = ExponentialMovingAverage([p], decay: Float(g.params["decay"] as! Double))
+        for s in 0..<values.shape[0] {
+            p.data = Array(values.data[(s * n)..<((s + 1) * n)])
+            ema.update()
+            let expected = Tensor(shape: [n], data: Array(g.output.data[(s * n)..<((s + 1) * n)]))
+            assertClose(Tensor(shape: [n], data: ema.shadow[0]), expected, atol: 1e-6, "EMA after update \(s + 1)")
+        }
+        ema.copyToParameters()
+        XCTAssertEqual(p.data, ema.shadow[0], "the model keeps the averaged weights")
+    }
+
     func testClipGradNormMatchesTorch() throws {
         let g = try Golden.load("clip_grad_norm.json")
         let inputs = g.json["inputs"] as! [String: Any], outputs = g.json["outputs"] as! [String: Any]

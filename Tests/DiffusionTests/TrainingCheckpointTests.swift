@@ -45,6 +45,29 @@ final class TrainingCheckpointTests: XCTestCase {
         XCTAssertNil(store.latest)
     }
 
+    func testADiskThatFillsDuringAWriteKeepsThePreviousCheckpoint() throws {
+        let store = TrainingCheckpoint(outputDir: dir)
+        try store.write(trainable: ["w": Tensor(shape: [4], data: [1, 2, 3, 4])], optimizer: [:], state: state(3), totalLimit: 1)
+        // A file-size limit makes writes past 64 KiB fail as a full disk would (EFBIG instead of ENOSPC).
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        let oldHandler = signal(SIGXFSZ, SIG_IGN)
+        var limit = saved
+        limit.rlim_cur = 64 << 10
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit)
+        let big = Tensor(shape: [100_000], data: [Float](repeating: 0.5, count: 100_000))
+        XCTAssertThrowsError(try store.write(trainable: ["w": big], optimizer: [:], state: state(6), totalLimit: 1)) { error in
+            XCTAssert("\(error)".contains("previous checkpoint is intact") || "\(error)".contains("checkpoint"), "\(error)")
+        }
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, oldHandler)
+        XCTAssertEqual(store.latest.map { URL(fileURLWithPath: $0).lastPathComponent }, "checkpoint-3")
+        XCTAssertEqual(try TrainingCheckpoint.read(XCTUnwrap(store.latest)).trainable["w"]?.data, [1, 2, 3, 4])
+        XCTAssertEqual(store.steps, [3], "neither the partial checkpoint nor pruning touched the good one")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir + "/checkpoints").filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [], "the staging folder is removed")
+    }
+
     func testTrainingImagesAreResizedAndCropped() throws {
         // 6×4 → shorter side 2: 3×2, then a 2×2 centre crop.
         let src = Tensor(shape: [3, 4, 6], data: (0..<72).map { Float($0 % 24) / 24 })

@@ -10,7 +10,7 @@ UNet's noise prediction, loss = MSE(instance) + 1.0·MSE(prior), backward, clip_
 (lr 5e-6), gradients zeroed. Both sides use random weights (fp32), precomputed latents and text
 embeddings (the frozen VAE and text encoder are outside the timed step: Atelier caches their outputs,
 and train_dreambooth.py's `--pre_compute_text_embeddings` does the same for the text), and 2 threads.
-Configs: `shapes` (the embedded Shapes model's UNet, 8×8×8 latents) and `sd15` (Stable Diffusion 1.5's UNet)
+Configs: `shapes` (the embedded Shapes model's UNet, 16×16×4 latents) and `sd15` (Stable Diffusion 1.5's UNet)
 at 256×256 (32×32 latents). Each measurement runs in its own process: one warm-up step, then the median of
 R steps; rounds alternate which side goes first; each side keeps its best round. Ratio = diffusers time /
 Atelier time (> 1: Atelier is faster); memory is each process's peak RSS.
@@ -62,10 +62,12 @@ def worker(config: str, size: int, repeat: int, ckpt: bool) -> None:
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
     if config == "shapes":
-        unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=8, out_channels=8,
-                                    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-                                    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=64, attention_head_dim=4)
-        factor, dim = 4, 64
+        # Mirrors ShapesPretrainConfig().unet (Sources/Diffusion/ShapesPretrainer.swift).
+        unet = UNet2DConditionModel(block_out_channels=(32, 64, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
+                                    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+                                    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=64,
+                                    attention_head_dim=4, norm_num_groups=32)
+        factor, dim = 2, 64
     else:
         unet = UNet2DConditionModel(sample_size=size // 8, cross_attention_dim=768)
         factor, dim = 8, 768

@@ -7,11 +7,14 @@ import Text
 public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
     public var seed: UInt32 = 0
     public var imageSize = 32
-    public var vae = AutoencoderKLConfig(blockOutChannels: [32, 32, 64], latentChannels: 8, layersPerBlock: 1, normNumGroups: 16,
+    /// A factor-2 VAE (16×16×4 latents): at factor 4 a small star spans two latent pixels and no
+    /// decoder drew it back (BENCHMARKS.md, Shapes world).
+    public var vae = AutoencoderKLConfig(blockOutChannels: [32, 64], latentChannels: 4, layersPerBlock: 1, normNumGroups: 16,
                                          scalingFactor: 1, sampleSize: 32)
-    public var unet = UNet2DConditionConfig(blockOutChannels: [32, 64], downBlockTypes: ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
-                                            upBlockTypes: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D"], layersPerBlock: 1,
-                                            crossAttentionDim: 64, attentionHeads: 4, normNumGroups: 32, inChannels: 8, outChannels: 8, sampleSize: 8)
+    /// Three levels (16, 8, 4); attention only below the top one, where 256 tokens would cost most.
+    public var unet = UNet2DConditionConfig(blockOutChannels: [32, 64, 64], downBlockTypes: ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+                                            upBlockTypes: ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], layersPerBlock: 1,
+                                            crossAttentionDim: 64, attentionHeads: 4, normNumGroups: 32, inChannels: 4, outChannels: 4, sampleSize: 16)
     public var textEncoder = CLIPTextConfig(hiddenSize: 64, intermediateSize: 256, numHiddenLayers: 2, numAttentionHeads: 4)
     /// Stable Diffusion's schedule with v-prediction (as SD 2.x): with ε-prediction the tiny UNet
     /// left background and position to chance (BENCHMARKS.md, Shapes world).
@@ -21,7 +24,7 @@ public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
         return s
     }()
 
-    public var vaeSteps = 2000
+    public var vaeSteps = 1500
     public var vaeBatch = 16
     public var vaeLearningRate: Float = 2e-3
     /// Share of VAE training images whose object has a random two-colour pattern. Captions never
@@ -30,9 +33,13 @@ public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
     /// Weight of the KL term against the mean absolute reconstruction error. Small, as Stable
     /// Diffusion's: a heavier one leaves so much posterior noise that the decoder learns blobs.
     public var klWeight: Float = 1e-6
+    /// Extra weight of object pixels in the VAE's reconstruction loss. Objects cover a few percent of an
+    /// image, so a plain mean lets the decoder blur them into the average colour and a round shape
+    /// while the background makes the loss look small (`atelier demo vae` measures what survives).
+    public var vaeObjectWeight: Float = 10
 
     /// Images rendered and encoded once for the UNet stage.
-    public var datasetSize = 8192
+    public var datasetSize = 16384
     public var unetSteps = 4000
     public var unetBatch = 32
     public var unetLearningRate: Float = 1e-3
@@ -40,6 +47,9 @@ public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
     /// Share of captions replaced by the empty prompt, so classifier-free guidance has an unconditional model.
     public var captionDropout: Float = 0.1
     public var maxGradNorm: Float = 1
+    /// Decay of the exponential moving average of the UNet and text-encoder weights; the model
+    /// keeps the averaged weights. 0 keeps the last weights instead.
+    public var emaDecay: Float = 0.999
 
     public init() {}
 }
@@ -60,6 +70,8 @@ public final class ShapesPretrainer {
     public let config: ShapesPretrainConfig
     public let tokenizer: CLIPTokenizer
     let world: ShapesWorld
+    /// After a run that trained the VAE: `ShapesEvaluation.autoencoderAccuracy` on held-out scenes.
+    public private(set) var autoencoderAccuracy: Double?
 
     public init(config: ShapesPretrainConfig, tokenizer: CLIPTokenizer) {
         self.config = config
@@ -94,6 +106,9 @@ public final class ShapesPretrainer {
         let text = try CLIPTextModel(config: config.textEncoder, initializer: &initializer)
         rng = initializer.generator!
         let scale = try trainVAE(vae, rng: &rng, progress: progress)
+        autoencoderAccuracy = try neural { () throws(NeuralError) -> Double in
+            try ShapesEvaluation.evaluateAutoencoder(vae, model: "", world: world, scenes: ShapesEvaluation.heldOutScenes(count: 96)).0.shapeAndColorAccuracy
+        }
         var vaeConfig = config.vae
         vaeConfig.scalingFactor = scale
         let (latents, captions) = try encodeDataset(vae, scale: scale, rng: &rng, progress: progress)
@@ -115,10 +130,11 @@ public final class ShapesPretrainer {
                 return s
             }
             let images = batch(scenes, rng: &rng)
+            let weights = objectWeights(images, scenes: scenes)
             let loss = try neural { () throws(NeuralError) -> Tensor in
                 let posterior = try vae.encode(images)
                 let reconstruction = try vae.decode(posterior.sample(&rng))
-                let l1 = try reconstruction.sub(images).abs().mean()
+                let l1 = try reconstruction.sub(images).abs().mul(weights).mean()
                 let m = posterior.mean, lv = posterior.logVariance
                 let kl = try m.square().add(lv.exp()).sub(lv).adding(-1).mean().scaled(0.5)
                 return try l1.add(kl.scaled(config.klWeight))
@@ -137,6 +153,24 @@ public final class ShapesPretrainer {
         let mean = z.data.reduce(0, +) / Float(z.count)
         let variance = z.data.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(z.count)
         return 1 / Swift.max(variance.squareRoot(), 1e-3)
+    }
+
+    /// Per-pixel loss weights [B, 3, H, W] for images in −1…1: 1 on the background, 1 + vaeObjectWeight
+    /// where any channel differs from the scene's background colour (the object and its soft edge),
+    /// normalised to mean 1 so the loss keeps its scale.
+    func objectWeights(_ images: Tensor, scenes: [ShapesScene]) -> Tensor {
+        let plane = images.shape[2] * images.shape[3]
+        var w = [Float](repeating: 1, count: images.count)
+        for (b, scene) in scenes.enumerated() {
+            let bg = scene.background.rgb * 2 - 1
+            for i in 0..<plane {
+                let base = b * 3 * plane + i
+                let d = Swift.max(abs(images.data[base] - bg.x), abs(images.data[base + plane] - bg.y), abs(images.data[base + 2 * plane] - bg.z))
+                if d > 0.04 { for c in 0..<3 { w[base + c * plane] += config.vaeObjectWeight } }
+            }
+        }
+        let mean = w.reduce(0, +) / Float(w.count)
+        return Tensor(shape: images.shape, data: w.map { $0 / mean })
     }
 
     /// Renders and encodes the UNet stage's dataset once (posterior means and stds, already scaled).
@@ -171,6 +205,7 @@ public final class ShapesPretrainer {
         let optimizer = AdamW(parameters, lr: config.unetLearningRate, weightDecay: 1e-2)
         let schedule = LRSchedule.cosine(warmup: config.warmupSteps, total: config.unetSteps)
         let objective = try NoisePredictionObjective(scheduler: config.scheduler)
+        let ema = config.emaDecay > 0 ? ExponentialMovingAverage(parameters, decay: config.emaDecay) : nil
         var tokenCache: [String: [Int]] = [:]
         func ids(_ caption: String) -> [Int] {
             if let c = tokenCache[caption] { return c }
@@ -193,8 +228,10 @@ public final class ShapesPretrainer {
             optimizer.update(lr: config.unetLearningRate * schedule.factor(step: step))
             unet.zeroGrad()
             text.zeroGrad()
+            ema?.update()
             progress(PretrainProgress(stage: "unet", step: step + 1, total: config.unetSteps, loss: loss.item))
         }
+        ema?.copyToParameters()
     }
 
     func checkFinite(_ loss: Tensor, stage: String, step: Int) throws(DiffusionError) {

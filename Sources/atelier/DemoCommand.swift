@@ -8,7 +8,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Measured demonstrations of the image studio on the Shapes world.",
-        subcommands: [DemoBaseCommand.self, DemoPersonalizeCommand.self, DemoSubjectsCommand.self])
+        subcommands: [DemoBaseCommand.self, DemoVAECommand.self, DemoPersonalizeCommand.self, DemoSubjectsCommand.self])
 }
 
 /// `atelier demo base`: does the base model draw what held-out captions ask for?
@@ -58,6 +58,50 @@ struct DemoBaseCommand: ParsableCommand {
             print(String(format: "held-out captions: %d; prompted shape and colour recovered: %.1f%% (shape %.1f%%, colour %.1f%%, size %.1f%%, position %.1f%%, background %.1f%%); no object: %d; %.1f s",
                          report.samples, report.shapeAndColorAccuracy * 100, report.shapeAccuracy * 100, report.colorAccuracy * 100,
                          report.sizeAccuracy * 100, report.positionAccuracy * 100, report.backgroundAccuracy * 100, report.noObject, report.seconds))
+        }
+    }
+}
+
+/// `atelier demo vae`: the ceiling a model's VAE puts on sampling.
+struct DemoVAECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae",
+        abstract: "Encode and decode held-out Shapes scenes with the model's VAE and report how often the oracle still reads each attribute.",
+        discussion: "No sampler is involved, so this is the most `demo base` can reach with this VAE. With --out, also writes grid.png (each original followed by its reconstruction) and report.json there.")
+
+    @Option(name: .long, help: "A diffusers model folder (default: the embedded Shapes model).") var model: String?
+    @Option(name: .long, help: "Held-out scenes to round-trip.") var samples: Int = 96
+    @Option(name: .long, help: "Seed of the renders' jitter.") var seed: UInt32 = 0
+    @Option(name: .long, help: "Folder for grid.png and report.json.") var out: String?
+    @Flag(name: .long, help: "Print the full report as JSON on stdout.") var json = false
+    @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let threads { BLAS.threads = threads }
+        guard samples > 0 else { throw ValidationError("--samples must be at least 1") }
+        let path = model ?? ShapesEvaluation.embeddedModel
+        let report: ShapesAutoencoderReport
+        let pairs: [(Tensor, Tensor)]
+        do {
+            let loaded = try StableDiffusionModel.load(path, bpeVocabulary: CLIPTokenizer.bootstrapVocabulary)
+            (report, pairs) = try ShapesEvaluation.evaluateAutoencoder(loaded.vae, model: path, world: ShapesWorld(imageSize: loaded.vae.config.sampleSize ?? 32),
+                                                                       scenes: ShapesEvaluation.heldOutScenes(count: samples), seed: seed)
+        } catch {
+            throw demoFailure(error, defaultModel: model == nil)
+        }
+        let data = try reportJSON(report)
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try PNGImage.grid(pairs.flatMap { [$0.0, $0.1] }, columns: 16).write(to: out + "/grid.png")
+            try data.write(to: URL(fileURLWithPath: out + "/report.json"))
+        }
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "held-out scenes: %d; after the VAE round trip the oracle reads shape and colour in %.1f%% (shape %.1f%%, colour %.1f%%, size %.1f%%, position %.1f%%, background %.1f%%); no object: %d; mean |error| %.4f",
+                         report.samples, report.shapeAndColorAccuracy * 100, report.shapeAccuracy * 100, report.colorAccuracy * 100,
+                         report.sizeAccuracy * 100, report.positionAccuracy * 100, report.backgroundAccuracy * 100, report.noObject,
+                         report.meanAbsoluteError))
         }
     }
 }

@@ -27,6 +27,7 @@ struct PretrainShapesCommand: ParsableCommand {
     @Option(name: .long, help: "UNet batch size.") var batch: Int?
     @Option(name: .long, help: "UNet learning rate.") var learningRate: Float?
     @Option(name: .long, help: "What the UNet predicts: epsilon (Stable Diffusion 1.x) or v_prediction (2.x; the default).") var predictionType: String?
+    @Option(name: .customLong("config"), help: "A JSON file of ShapesPretrainConfig fields to override (nested objects merge; see pretrain_config.json in any trained model).") var overrides: String?
     @Option(name: .long, help: "Continue from this model folder: keep its VAE, train its UNet and text encoder further.") var continueFrom: String?
     @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "CLIP BPE vocabulary (default: the bootstrap's copy).") var vocabulary: String?
@@ -35,7 +36,7 @@ struct PretrainShapesCommand: ParsableCommand {
     func run() throws {
         Log.level = logLevel
         if let threads { BLAS.threads = threads }
-        var config = ShapesPretrainConfig()
+        var config = try overrides.map(Self.loadConfig) ?? ShapesPretrainConfig()
         config.seed = seed
         if let vaeSteps { config.vaeSteps = vaeSteps }
         if let unetSteps { config.unetSteps = unetSteps }
@@ -54,11 +55,17 @@ struct PretrainShapesCommand: ParsableCommand {
         var recent: [Float] = []
         var finalLoss: [String: Float] = [:]
         let model: StableDiffusionModel
+        var autoencoderAccuracy: Double?
         do {
             let base = try continueFrom.map { (path: String) throws(DiffusionError) in try StableDiffusionModel(folder: path) }
-            model = try ShapesPretrainer(config: config, tokenizer: tokenizer).run(continuing: base) { p in
+            let pretrainer = ShapesPretrainer(config: config, tokenizer: tokenizer)
+            defer { autoencoderAccuracy = pretrainer.autoencoderAccuracy }
+            model = try pretrainer.run(continuing: base) { p in
                 if p.stage != stage {
                     bar?.finish()
+                    if stage == "vae", let a = pretrainer.autoencoderAccuracy {
+                        Log.info(String(format: "VAE round trip: the oracle reads shape and colour of %.1f%% of held-out scenes", a * 100))
+                    }
                     stage = p.stage
                     bar = ProgressBar(label: p.stage)
                     recent = []
@@ -75,6 +82,9 @@ struct PretrainShapesCommand: ParsableCommand {
             }
             bar?.finish()
             try model.save(to: output)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(config).write(to: URL(fileURLWithPath: output).appendingPathComponent("pretrain_config.json"))
         } catch {
             throw ValidationError("\(error)")
         }
@@ -87,8 +97,42 @@ struct PretrainShapesCommand: ParsableCommand {
             "output": output, "seed": Int(seed), "continued_from": continueFrom ?? NSNull(), "seconds": Int(Date().timeIntervalSince(started)),
             "vae_steps": config.vaeSteps, "unet_steps": config.unetSteps, "dataset_size": config.datasetSize,
             "unet_batch": config.unetBatch, "latent_scaling_factor": model.vae.config.scalingFactor,
-            "final_loss": finalLoss, "sha256": files,
+            "final_loss": finalLoss, "sha256": files, "vae_oracle_accuracy": autoencoderAccuracy ?? NSNull(),
         ]
         print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+    }
+
+    /// The default configuration with the file's fields laid over it, so a file names only what it changes.
+    static func loadConfig(_ path: String) throws -> ShapesPretrainConfig {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --config \(path)") }
+        guard let changes = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("--config \(path) is not a JSON object")
+        }
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ShapesPretrainConfig())) as! [String: Any]
+        func merge(_ base: [String: Any], _ over: [String: Any]) -> [String: Any] {
+            var out = base
+            for (key, value) in over {
+                if let a = base[key] as? [String: Any], let b = value as? [String: Any] { out[key] = merge(a, b) } else { out[key] = value }
+            }
+            return out
+        }
+        let config: ShapesPretrainConfig
+        do {
+            config = try JSONDecoder().decode(ShapesPretrainConfig.self, from: JSONSerialization.data(withJSONObject: merge(defaults, changes)))
+        } catch {
+            throw ValidationError("--config \(path): \(error)")
+        }
+        // A misspelt field would otherwise be dropped silently: every field given must survive the round trip.
+        let kept = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as! [String: Any]
+        func check(_ given: [String: Any], _ result: [String: Any], at prefix: String) throws {
+            for (key, value) in given {
+                guard let got = result[key] else {
+                    throw ValidationError("--config \(path): unknown field \(prefix)\(key); known: \(result.keys.sorted().joined(separator: ", "))")
+                }
+                if let a = value as? [String: Any], let b = got as? [String: Any] { try check(a, b, at: prefix + key + ".") }
+            }
+        }
+        try check(changes, kept, at: "")
+        return config
     }
 }

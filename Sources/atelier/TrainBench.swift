@@ -18,7 +18,7 @@ struct TrainBench: ParsableCommand {
     enum Shape: String, ExpressibleByArgument { case shapes, sd15 }
 
     @Option(name: .long, help: "shapes: the embedded model's UNet; sd15: Stable Diffusion 1.5's UNet.") var config: Shape = .shapes
-    @Option(name: .long, help: "Image size in pixels (latents are size/8 for sd15, size/4 for shapes).") var size: Int = 32
+    @Option(name: .long, help: "Image size in pixels (latents are size/8 for sd15, size/2 for shapes).") var size: Int = 32
     @Option(name: .long, help: "Instance examples per step (as many class examples are added).") var batch: Int = 1
     @Option(name: .long, help: "Timed steps after one warm-up.") var `repeat`: Int = 3
     @Option(name: .long, help: "BLAS threads.") var threads: Int = 2

@@ -129,7 +129,7 @@ final class DreamBoothTests: XCTestCase {
         XCTAssertEqual(TrainingCheckpoint(outputDir: Self.root + "/lora").steps, [3], "the total limit prunes older checkpoints")
         let base = try StableDiffusionModel(folder: Self.baseModel)
         let tuned = try StableDiffusionModel(folder: try XCTUnwrap(summary.modelDir))
-        let q = "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight"
+        let q = "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight"
         let before = try XCTUnwrap(base.unet.namedParameters.first { $0.0 == q }?.1)
         let after = try XCTUnwrap(tuned.unet.namedParameters.first { $0.0 == q }?.1)
         XCTAssertNotEqual(before.data, after.data, "the adapters are folded into the exported weights")

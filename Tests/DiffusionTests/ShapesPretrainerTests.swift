@@ -24,7 +24,8 @@ final class ShapesPretrainerTests: XCTestCase {
     func testTrainingLearnsIsReproducibleAndExportsALoadableModel() throws {
         let tokenizer = try tokenizer()
         var vaeLosses: [Float] = [], unetLosses: [Float] = []
-        let model = try ShapesPretrainer(config: smallConfig(), tokenizer: tokenizer).run { p in
+        let pretrainer = ShapesPretrainer(config: smallConfig(), tokenizer: tokenizer)
+        let model = try pretrainer.run { p in
             if p.stage == "vae" { vaeLosses.append(p.loss) }
             if p.stage == "unet" { unetLosses.append(p.loss) }
         }
@@ -33,6 +34,8 @@ final class ShapesPretrainerTests: XCTestCase {
         XCTAssertLessThan(vaeLosses.suffix(5).reduce(0, +), vaeLosses.prefix(5).reduce(0, +) * 0.8, "the VAE's reconstruction improves")
         XCTAssertTrue(unetLosses.allSatisfy(\.isFinite))
         XCTAssertNotEqual(model.vae.config.scalingFactor, 1, "the latent scale is measured, as Stable Diffusion's was")
+        let ceiling = try XCTUnwrap(pretrainer.autoencoderAccuracy, "a run that trains the VAE measures its round trip")
+        XCTAssert((0...1).contains(ceiling))
 
         // Same seed, same weights.
         let again = try ShapesPretrainer(config: smallConfig(), tokenizer: tokenizer).run()

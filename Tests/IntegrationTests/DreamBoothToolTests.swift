@@ -100,6 +100,28 @@ final class DreamBoothToolTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: outside), "nothing was written outside the roots")
     }
 
+    func testPretrainConfigFileChangesOnlyWhatItNamesAndRejectsUnknownFields() throws {
+        let file = dir.appendingPathComponent("pretrain.json")
+        try #"{"vaeSteps": 0, "unetSteps": 0, "datasetSize": 4, "unetBatch": 2, "unet": {"layersPerBlock": 2}}"#
+            .write(to: file, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("configured")
+        let (status, stdout, stderr) = try runAtelier(["pretrain", "shapes", "--config", file.path, "--output", out.path])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(stdout.contains("\"unet_batch\" : 2"), stdout)
+        let kept = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("pretrain_config.json"))) as? [String: Any])
+        let unet = try XCTUnwrap(kept["unet"] as? [String: Any])
+        XCTAssertEqual(unet["layersPerBlock"] as? Int, 2, "nested fields merge into the defaults")
+        XCTAssertEqual(unet["blockOutChannels"] as? [Int], [32, 64, 64], "fields not named keep their defaults")
+        let unetConfig = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("unet/config.json"))) as? [String: Any])
+        XCTAssertEqual(unetConfig["layers_per_block"] as? Int, 2, "the model is built from the merged configuration")
+
+        try #"{"unet": {"layersPerBlok": 2}}"#.write(to: file, atomically: true, encoding: .utf8)
+        let (bad, _, message) = try runAtelier(["pretrain", "shapes", "--config", file.path, "--output", out.path + "-bad"])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertTrue(message.contains("unknown field unet.layersPerBlok"), message)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path + "-bad"))
+    }
+
     func testTrainCommandWithOverridesAndRunsListing() throws {
         let yaml = dir.appendingPathComponent("train.yaml")
         try """

@@ -57,6 +57,7 @@ struct ArgumentFiller {
                 }
             }
         }
+        fillJSONValues(props, into: &args, from: clause)
         // Optional values that break the schema are dropped rather than sent.
         if let s = try? Schema(schema) {
             for key in args.keys where !required.contains(key) {
@@ -132,6 +133,62 @@ struct ArgumentFiller {
     }
 
     static let stopWords: Set<String> = ["the", "a", "an", "in", "of", "to", "and", "or", "my", "me", "all", "files", "file", "folder", "this", "that", "it", "is", "for", "from", "on", "with", "show", "list", "read", "open"]
+
+    /// Properties that take any JSON value or an object ("schema", "instance") get the JSON literals
+    /// written in the clause: first a literal whose preceding words name the property ("the schema
+    /// {…}"), then the rest in order of appearance.
+    func fillJSONValues(_ props: JSONObject, into args: inout JSONObject, from clause: String) {
+        let takesJSON = props.filter { entry in
+            let (name, prop) = (entry.key, entry.value)
+            guard args[name] == nil, prop["enum"] == nil, prop["x-grounding"]?.stringValue ?? "json" == "json" else { return false }
+            switch prop["type"] {
+            case nil: return true
+            case .string("object")?: return true
+            case .array(let types)?: return types.contains(.string("object"))
+            default: return false
+            }
+        }.map(\.key)
+        guard !takesJSON.isEmpty else { return }
+        var literals = Self.jsonLiterals(in: clause)
+        for name in takesJSON {
+            if let i = literals.firstIndex(where: { $0.before.lowercased().contains(name.lowercased()) }) {
+                args[name] = literals.remove(at: i).value
+            }
+        }
+        for name in takesJSON where args[name] == nil && !literals.isEmpty {
+            args[name] = literals.removeFirst().value
+        }
+    }
+
+    /// Balanced `{…}` and `[…]` spans of the text that parse as JSON, with the few words before each.
+    static func jsonLiterals(in text: String) -> [(value: JSONValue, before: String)] {
+        let chars = Array(text)
+        var out: [(JSONValue, String)] = []
+        var i = 0
+        while i < chars.count {
+            guard chars[i] == "{" || chars[i] == "[" else { i += 1; continue }
+            var depth = 0, inString = false, escaped = false, end: Int?
+            for j in i..<chars.count {
+                let c = chars[j]
+                if inString {
+                    if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                    continue
+                }
+                if c == "\"" { inString = true } else if c == "{" || c == "[" { depth += 1 } else if c == "}" || c == "]" {
+                    depth -= 1
+                    if depth == 0 { end = j; break }
+                }
+            }
+            if let end, let value = try? JSONParser.parse(String(chars[i...end])) {
+                let before = String(chars[Swift.max(0, i - 24)..<i])
+                out.append((value, before))
+                i = end + 1
+            } else {
+                i += 1
+            }
+        }
+        return out
+    }
 
     static func inferGrounding(_ name: String, _ prop: JSONValue) -> String {
         switch name.lowercased() {

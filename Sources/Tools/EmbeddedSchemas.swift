@@ -988,7 +988,7 @@ enum EmbeddedSchemas {
   "name": "rag_collections",
   "title": "List retrieval collections",
   "description": "Lists the collections of the local retrieval store with their embedding model and document and chunk counts.",
-  "_meta": {"atelier/examples": ["which document collections do I have?", "list my indexed collections"]},
+  "_meta": {"atelier/examples": ["which document collections do I have?", "list my indexed collections", "what knowledge bases do I have?"]},
   "inputSchema": {"type": "object", "properties": {}, "additionalProperties": false},
   "outputSchema": {
     "type": "object",

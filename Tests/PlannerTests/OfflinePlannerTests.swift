@@ -69,6 +69,18 @@ final class OfflinePlannerTests: XCTestCase {
         XCTAssertEqual(try args(all[0])["mode"], "all")
     }
 
+    func testJSONWrittenInTheRequestFillsJSONArguments() async throws {
+        // The literal after "schema" is the schema, whatever the order; the other is the instance.
+        let c = try await calls(#"is {"name": 3} valid against the schema {"type": "object", "properties": {"name": {"type": "string"}}}?"#)
+        XCTAssertEqual(c.map(\.name), ["schema_validate"])
+        XCTAssertEqual(try args(c[0]), ["instance": ["name": 3], "schema": ["type": "object", "properties": ["name": ["type": "string"]]]])
+        let reversed = try await calls(#"with the schema {"type": "array", "maxItems": 2} check the value [1, 2, 3]"#)
+        XCTAssertEqual(try args(XCTUnwrap(reversed.first)), ["schema": ["type": "array", "maxItems": 2], "instance": [1, 2, 3]])
+        // Brackets that are not JSON ("[draft]", a half-written object) are left alone.
+        let literals = ArgumentFiller.jsonLiterals(in: #"the [draft] says {"a": 1} and {broken: }"#)
+        XCTAssertEqual(literals.map(\.value), [["a": 1]])
+    }
+
     func testEveryArgumentStringComesFromTheRequestOrTheDisk() async throws {
         let requests = ["read the client code in lib/network/client.go", "index ./notes", "what is in docs?",
                         "find passages about vacation in the hr collection", "remove notes/gpu.txt from the index"]

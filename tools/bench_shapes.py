@@ -4,8 +4,10 @@
     python3 tools/bench_shapes.py ATELIER_BINARY [--subject NAME] [--quick] [--no-write]   (`make bench-shapes`)
 
 1. `atelier demo base --json`: held-out captions (attribute combinations never seen in training), the share
-   where the oracle reads back the prompted shape and colour (target ≥ 90%).
-2. `atelier demo personalize --ablation --json`: DreamBooth on the Shapes subjects with and without prior
+   where the oracle reads back the prompted shape and colour (target ≥ 90%), next to `atelier demo vae`
+   (the same scenes through the VAE alone: the ceiling any sampler has).
+2. `atelier demo personalize --subject split-square`: the issue's budget (≤ 10 minutes for one subject).
+3. `atelier demo personalize --ablation --json`: DreamBooth on the Shapes subjects with and without prior
    preservation, text encoder frozen and trained; subject fidelity, prompt fidelity, PRES, DIV. The grids
    are copied to docs/shapes/ and linked from the section.
 No peer runs here: the figures are the paper's ablation reproduced, not a speed comparison."""
@@ -41,6 +43,9 @@ def main():
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     base = run([args.binary, "demo", "base", "--json", "--samples", "96"])
+    vae = run([args.binary, "demo", "vae", "--json", "--samples", "96"])
+    with tempfile.TemporaryDirectory() as tmp:
+        budget = run([args.binary, "demo", "personalize", "--subject", args.subject or "split-square", "--json", "--out", tmp])
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [args.binary, "demo", "personalize", "--ablation", "--json", "--out", tmp] + (["--subject", args.subject] if args.subject else []) + (["--quick"] if args.quick else [])
         report = run(cmd)
@@ -54,7 +59,11 @@ def main():
              f"Base model, {base['samples']} held-out captions ({base['steps']} {base['scheduler']} steps, guidance {base['guidance']}): "
              f"prompted shape and colour recovered in **{base['shape_and_color_accuracy'] * 100:.1f}%** (target ≥ 90%); shape {base['shape_accuracy'] * 100:.1f}%, "
              f"colour {base['color_accuracy'] * 100:.1f}%, size {base['size_accuracy'] * 100:.1f}%, position {base['position_accuracy'] * 100:.1f}%, "
-             f"background {base['background_accuracy'] * 100:.1f}%; {base['seconds']:.0f} s.", "",
+             f"background {base['background_accuracy'] * 100:.1f}%; {base['seconds']:.0f} s. "
+             f"The VAE alone (`atelier demo vae`, the same scenes encoded and decoded): {vae['shape_and_color_accuracy'] * 100:.1f}%, "
+             "the most any sampler can reach with it.", "",
+             f"Budget: `atelier demo personalize --subject {budget['rows'][0]['subject']}` (class images, training with and without prior "
+             f"preservation, sampling, evaluation) took {budget['seconds'] / 60:.1f} minutes on this machine (target ≤ 10).", "",
              f"DreamBooth ablation (`atelier demo personalize --ablation`{' --quick' if args.quick else ''}): {report['steps']} steps per setting, "
              f"{report['class_images']} class images, identifier `zwx`; {report['seconds']:.0f} s in all. Subject fidelity and PRES use a fixed "
              "appearance descriptor (the object's box as an 8×8 colour grid), prompt fidelity the oracle; PRES counts class-prompt samples "

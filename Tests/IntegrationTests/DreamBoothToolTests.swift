@@ -122,6 +122,24 @@ final class DreamBoothToolTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path + "-bad"))
     }
 
+    func testDemoVAEReportsWhatSurvivesTheRoundTrip() throws {
+        let out = dir.appendingPathComponent("vae-check")
+        let (status, stdout, stderr) = try runAtelier(["demo", "vae", "--model", dir.appendingPathComponent("base").path, "--samples", "4",
+                                                       "--json", "--out", out.path])
+        XCTAssertEqual(status, 0, stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["samples"] as? Int, 4)
+        for key in ["shape_and_color_accuracy", "shape_accuracy", "color_accuracy", "background_accuracy", "mean_absolute_error"] {
+            let value = try XCTUnwrap(report[key] as? Double, key)
+            XCTAssert((0...1).contains(value), "\(key) = \(value)")
+        }
+        XCTAssertEqual((report["results"] as? [Any])?.count, 4)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("grid.png").path))
+        let (missing, _, message) = try runAtelier(["demo", "vae", "--model", dir.appendingPathComponent("nothing-here").path])
+        XCTAssertNotEqual(missing, 0)
+        XCTAssertTrue(message.contains("nothing-here"), message)
+    }
+
     func testTrainCommandWithOverridesAndRunsListing() throws {
         let yaml = dir.appendingPathComponent("train.yaml")
         try """

@@ -7,7 +7,9 @@ import JSONSchema
 /// required argument that stays unset makes the call unfillable, and the planner asks instead.
 ///
 /// Each property's grounding comes from its `x-grounding` keyword in the tool's schema file
-/// (`file`, `directory`, `path`, `request`, `collection`), else from its name and type.
+/// (`file`, `directory`, `path`, `request`, `collection`), else from its name and type. A string
+/// property may list `x-cues`, the words after which the request writes its value ("class dog");
+/// booleans are switched on by naming them, JSON-valued ones take the JSON written in the request.
 struct ArgumentFiller {
     let roots: [URL]
 
@@ -29,7 +31,7 @@ struct ArgumentFiller {
             let grounding = prop["x-grounding"]?.stringValue ?? Self.inferGrounding(name, prop)
             switch grounding {
             case "file", "directory", "path":
-                let chosen = choosePaths(paths, kind: grounding)
+                let chosen = choosePaths(paths, kind: grounding).map(Self.tidy)
                 if prop["type"] == "array" {
                     if !chosen.isEmpty { args[name] = .array(chosen.map { .string($0) }) }
                 } else if let first = chosen.first {
@@ -58,6 +60,13 @@ struct ArgumentFiller {
             }
         }
         fillJSONValues(props, into: &args, from: clause)
+        fillSize(props, into: &args, from: clause)
+        for (name, prop) in props where args[name] == nil && prop["x-grounding"]?.stringValue != "none" {
+            if prop["type"] == "boolean", let on = Self.switchValue(name, in: clause) { args[name] = .bool(on) }
+            if prop["type"] == "string", let cues = prop["x-cues"]?.arrayValue?.compactMap(\.stringValue), let word = Self.word(after: cues, in: clause) {
+                args[name] = .string(word)
+            }
+        }
         // Optional values that break the schema are dropped rather than sent.
         if let s = try? Schema(schema) {
             for key in args.keys where !required.contains(key) {
@@ -160,6 +169,62 @@ struct ArgumentFiller {
         }
     }
 
+    nonisolated(unsafe) static let sizePattern = /\b(\d{2,5})\s*[x×]\s*(\d{2,5})\b/
+
+    /// "512x768" sets width and height when the tool has both.
+    func fillSize(_ props: JSONObject, into args: inout JSONObject, from clause: String) {
+        guard props["width"] != nil, props["height"] != nil, args["width"] == nil, args["height"] == nil,
+              let m = clause.firstMatch(of: Self.sizePattern), let w = Int(m.1), let h = Int(m.2) else { return }
+        args["width"] = .number(JSONNumber(text: String(w)))
+        args["height"] = .number(JSONNumber(text: String(h)))
+    }
+
+    /// A boolean property the clause switches on by naming it ("recursively" → recursive, "train the
+    /// text encoder too" → train_text_encoder): every word of the name (3+ letters) starts a word of
+    /// the clause. A negation just before the first one ("without", "no", "don't") switches it off.
+    static func switchValue(_ name: String, in clause: String) -> Bool? {
+        let parts = nameWords(name).filter { $0.count >= 3 && !["use", "with", "include", "enable"].contains($0) }
+        guard !parts.isEmpty else { return nil }
+        let words = clause.lowercased().split { !$0.isLetter && !$0.isNumber && $0 != "'" }.map(String.init)
+        var first: Int?
+        for part in parts {
+            guard let i = words.firstIndex(where: { $0.hasPrefix(part) }) else { return nil }
+            first = Swift.min(first ?? i, i)
+        }
+        let before = words[Swift.max(0, first! - 3)..<first!]
+        return !before.contains(where: { ["no", "not", "without", "don't", "dont", "never", "skip"].contains($0) })
+    }
+
+    /// "train_text_encoder", "includeHidden" → their lowercase words.
+    static func nameWords(_ name: String) -> [String] {
+        var words: [String] = [], current = ""
+        for c in name {
+            if c == "_" || c == "-" { if !current.isEmpty { words.append(current) }; current = ""; continue }
+            if c.isUppercase, !current.isEmpty { words.append(current); current = "" }
+            current.append(Character(c.lowercased()))
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// The single word right after one of the cues ("class dog", "class: dog", "as a dog",
+    /// "identifier zwx"), unless it is a plain function word.
+    static func word(after cues: [String], in clause: String) -> String? {
+        let lower = clause.lowercased()
+        for cue in cues {
+            var search = lower.startIndex..<lower.endIndex
+            while let r = lower.range(of: cue, range: search) {
+                search = r.upperBound..<lower.endIndex
+                guard r.lowerBound == lower.startIndex || !lower[lower.index(before: r.lowerBound)].isLetter else { continue }
+                let rest = clause[r.upperBound...].drop { $0 == " " || $0 == ":" || $0 == "=" }
+                guard rest.startIndex > r.upperBound || cue.hasSuffix(" ") else { continue }
+                let word = String(rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" })
+                if word.count >= 2, !stopWords.contains(word.lowercased()), !["model", "photos", "pictures", "images"].contains(word.lowercased()) { return word }
+            }
+        }
+        return nil
+    }
+
     /// Balanced `{…}` and `[…]` spans of the text that parse as JSON, with the few words before each.
     static func jsonLiterals(in text: String) -> [(value: JSONValue, before: String)] {
         let chars = Array(text)
@@ -188,6 +253,14 @@ struct ArgumentFiller {
             }
         }
         return out
+    }
+
+    /// "./dog/" → "dog": the same path written the way tools report it.
+    static func tidy(_ path: String) -> String {
+        var p = path
+        while p.hasPrefix("./"), p.count > 2 { p.removeFirst(2) }
+        while p.hasSuffix("/"), p.count > 1 { p.removeLast() }
+        return p
     }
 
     static func inferGrounding(_ name: String, _ prop: JSONValue) -> String {
@@ -249,13 +322,21 @@ struct ArgumentFiller {
         let fits = numbers.filter { $0.0 >= min && $0.0 <= max && (prop["type"] != "integer" || $0.0 == $0.0.rounded()) }
         // A number next to a word of the property's name or description ("top 3", "3 results", "200 ms").
         let cues = Set(([name] + (prop["description"]?.stringValue ?? "").split(separator: " ").map(String.init))
-            .map { $0.lowercased().trimmingCharacters(in: .punctuationCharacters) }.filter { $0.count >= 2 })
+            .map { $0.lowercased().trimmingCharacters(in: .punctuationCharacters) }.filter { $0.count >= 2 && !Self.stopWords.contains($0) })
             .union(Self.numberCues[name.lowercased()] ?? [])
         let words = clause.lowercased().split(separator: " ").map { $0.trimmingCharacters(in: .punctuationCharacters) }
+        // The number closest to a cue wins ("768 tall, seed 1234": seed is 1234, not 768).
+        var best: (n: Double, distance: Int)?
         for (n, wordIndex) in fits {
-            let near = words[Swift.max(0, wordIndex - 2)..<Swift.min(words.count, wordIndex + 3)]
-            if near.contains(where: { cues.contains($0) }) { return n }
+            for d in 1...2 {
+                let near = [wordIndex - d, wordIndex + d].filter { words.indices.contains($0) }
+                if near.contains(where: { cues.contains(words[$0]) }) {
+                    if best == nil || d < best!.distance { best = (n, d) }
+                    break
+                }
+            }
         }
+        if let best { return best.n }
         return only && fits.count == 1 ? fits[0].0 : nil
     }
 
@@ -264,6 +345,12 @@ struct ArgumentFiller {
         "ms": ["ms", "milliseconds", "millisecond"],
         "maxentries": ["entries", "files", "items"],
         "pages": ["page", "pages"],
+        "width": ["wide", "width", "w"],
+        "height": ["tall", "high", "height", "h"],
+        "seed": ["seed"],
+        "steps": ["steps", "step"],
+        "max_train_steps": ["steps", "step", "iterations"],
+        "num_images": ["images", "pictures", "variations", "samples"],
     ]
 
     // MARK: Extractors

@@ -754,8 +754,8 @@ enum EmbeddedSchemas {
     "type": "object",
     "properties": {
       "instance_data_dir": {"x-grounding": "directory", "type": "string", "minLength": 1, "description": "Folder (inside the roots) of 3–5 PNG photos of the subject."},
-      "class_noun": {"type": "string", "minLength": 1, "description": "The subject's class (dog, square). Default: read from Shapes-world photos by the oracle; required for other photos."},
-      "identifier": {"type": "string", "pattern": "^\\S+$", "description": "The rare word bound to the subject (default zwx; \"sks\" is warned about)."},
+      "class_noun": {"x-cues": ["class", "as a ", "as an ", "of a ", "of my "], "type": "string", "minLength": 1, "description": "The subject's class (dog, square). Default: read from Shapes-world photos by the oracle; required for other photos."},
+      "identifier": {"x-cues": ["identifier", "token", "rare word"], "type": "string", "pattern": "^\\S+$", "description": "The rare word bound to the subject (default zwx; \"sks\" is warned about)."},
       "model": {"x-grounding": "none", "type": "string", "minLength": 1, "description": "Base diffusers model folder inside the roots; default: the config's image.model, else the embedded Shapes model."},
       "output_dir": {"type": "string", "minLength": 1, "description": "Run folder inside the roots; default: runs/<folder name> under the image output folder."},
       "config": {"x-grounding": "none", "type": "string", "minLength": 1, "description": "A YAML training config inside the roots (schemas/config/dreambooth.json); the other arguments override its keys."},

@@ -81,6 +81,31 @@ final class OfflinePlannerTests: XCTestCase {
         XCTAssertEqual(literals.map(\.value), [["a": 1]])
     }
 
+    func testTypedValuesAreReadFromTheirCues() throws {
+        let filler = ArgumentFiller(roots: [root])
+        let image = try JSONParser.parse(#"{"type": "object", "properties": {"prompt": {"type": "string"}, "seed": {"type": "integer", "description": "Same seed and parameters, same images."}, "width": {"type": "integer"}, "height": {"type": "integer"}}}"#)
+        guard case .filled(let a) = filler.fill(image, clause: "a lighthouse, 512 wide and 768 tall, seed 1234", request: "") else { return XCTFail() }
+        XCTAssertEqual(a["width"], 512)
+        XCTAssertEqual(a["height"], 768)
+        XCTAssertEqual(a["seed"], 1234, "the number closest to its cue, not one that merely sits near it")
+        guard case .filled(let b) = filler.fill(image, clause: "a cat, seed 7, 256x384", request: "") else { return XCTFail() }
+        XCTAssertEqual(b["width"], 256)
+        XCTAssertEqual(b["height"], 384)
+
+        let list = try JSONParser.parse(#"{"type": "object", "properties": {"path": {"type": "string"}, "recursive": {"type": "boolean"}, "includeHidden": {"type": "boolean"}}}"#)
+        guard case .filled(let c) = filler.fill(list, clause: "walk ./docs/ recursively", request: "") else { return XCTFail() }
+        XCTAssertEqual(c, ["path": "docs", "recursive": true], "paths are tidied; a boolean named by the request is switched on")
+        guard case .filled(let d) = filler.fill(list, clause: "list docs without hidden files, not recursive", request: "") else { return XCTFail() }
+        XCTAssertEqual(d["recursive"], false)
+        XCTAssertEqual(d["includeHidden"], false)
+
+        let train = try JSONParser.parse(#"{"type": "object", "properties": {"class_noun": {"type": "string", "x-cues": ["class", "as a "]}, "identifier": {"type": "string", "x-cues": ["identifier"]}, "train_text_encoder": {"type": "boolean"}}}"#)
+        guard case .filled(let e) = filler.fill(train, clause: "train on docs (class: dog), identifier zwx, and train the text encoder too", request: "") else { return XCTFail() }
+        XCTAssertEqual(e, ["class_noun": "dog", "identifier": "zwx", "train_text_encoder": true])
+        guard case .filled(let f) = filler.fill(train, clause: "personalize the photos in docs as a cat", request: "") else { return XCTFail() }
+        XCTAssertEqual(f, ["class_noun": "cat"])
+    }
+
     func testEveryArgumentStringComesFromTheRequestOrTheDisk() async throws {
         let requests = ["read the client code in lib/network/client.go", "index ./notes", "what is in docs?",
                         "find passages about vacation in the hr collection", "remove notes/gpu.txt from the index"]
@@ -105,7 +130,7 @@ final class OfflinePlannerTests: XCTestCase {
     func testTwoIntentsBecomeParallelCalls() async throws {
         let c = try await calls("index ./notes and also show me docs/handbook.md")
         XCTAssertEqual(c.map(\.name), ["rag_ingest", "fs_read"])
-        XCTAssertEqual(try args(c[0])["paths"], ["./notes"])
+        XCTAssertEqual(try args(c[0])["paths"], ["notes"], "./notes is written the way tools report it")
         XCTAssertEqual(try args(c[1])["path"], "docs/handbook.md")
     }
 

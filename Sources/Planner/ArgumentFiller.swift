@@ -36,6 +36,8 @@ struct ArgumentFiller {
                     if !chosen.isEmpty { args[name] = .array(chosen.map { .string($0) }) }
                 } else if let first = chosen.first {
                     args[name] = .string(first)
+                } else if let root = prop["default"]?.stringValue, root == ".", Self.namesTheRoot(clause) {
+                    args[name] = .string(root)
                 }
             case "request":
                 args[name] = .string(Self.query(from: clause))
@@ -79,6 +81,37 @@ struct ArgumentFiller {
         return missing.isEmpty ? .filled(.object(args)) : .missing(missing)
     }
 
+    /// One call per value when the clause names several for a tool that takes one ("show me a.md and
+    /// b.md" → two reads, "where are Client and Router defined?" → two lookups): the filled arguments
+    /// with the single path or symbol property set to each value in turn. Otherwise just `arguments`.
+    func fanOut(_ schema: JSONValue, arguments: JSONValue, clause: String) -> [JSONValue] {
+        guard let props = schema["properties"]?.objectValue, let args = arguments.objectValue else { return [arguments] }
+        let scalars = props.filter { ["file", "directory", "path", "symbol"].contains($0.value["x-grounding"]?.stringValue ?? Self.inferGrounding($0.key, $0.value))
+            && $0.value["type"] != "array" && args[$0.key] != nil }
+        guard scalars.count == 1, let (name, prop) = scalars.first else { return [arguments] }
+        let grounding = prop["x-grounding"]?.stringValue ?? Self.inferGrounding(name, prop)
+        let paths = Self.paths(in: clause) + existingWords(in: clause)
+        let values: [String]
+        if grounding == "symbol" {
+            values = Self.symbolList(in: clause, excluding: paths)
+        } else {
+            values = choosePaths(paths, kind: grounding).map(Self.tidy)
+        }
+        guard values.count >= 2, values.count <= 8 else { return [arguments] }
+        return values.map { v in
+            var a = args
+            a[name] = .string(v)
+            return .object(a)
+        }
+    }
+
+    /// "the top level", "this workspace", "here": the root itself.
+    static func namesTheRoot(_ clause: String) -> Bool {
+        let l = clause.lowercased()
+        return ["top level", "top-level", "this workspace", "the workspace", "this project", "the project root", "root folder", "root directory",
+                "current directory", "current folder", "this directory", "this folder", "in here"].contains { l.contains($0) }
+    }
+
     /// The enum value the clause names, singular or plural ("the table" → `tables`). Several named
     /// values mean `all` when the enum has it ("text, layout and tables"), else nothing is chosen.
     static func enumValue(_ values: [String], in clause: String) -> String? {
@@ -120,14 +153,35 @@ struct ArgumentFiller {
         let words = clause.split { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "/" || $0 == "-") }.map(String.init)
         func isIdent(_ w: String) -> Bool { w.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil }
         let candidates = words.filter { w in isIdent(w) && !paths.contains(where: { $0.contains(w) }) }
-        if let coded = candidates.first(where: { w in
-            w.contains("_") || (w.dropFirst().contains(where: \.isUppercase) && w.contains(where: \.isLowercase)) || (w.contains(where: \.isNumber) && w.contains(where: \.isLetter))
-        }) { return coded }
+        if let coded = candidates.first(where: looksLikeCode) { return coded }
         for (i, w) in words.enumerated() where symbolCues.contains(w.lowercased()) && i + 1 < words.count {
             let next = words[i + 1]
             if isIdent(next), !stopWords.contains(next.lowercased()), !["named", "called", "that", "which", "is", "are", "defined"].contains(next.lowercased()) { return next }
         }
+        // A capitalised word inside the sentence names a type ("where is Client defined?").
+        if let capital = candidates.first(where: { $0.first!.isUppercase && $0.count >= 2 && $0 != "I" && words.first != $0 }) { return capital }
         return nil
+    }
+
+    nonisolated(unsafe) static let identifierList = /\b([A-Za-z_][A-Za-z0-9_]*(?:\s*,\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*,?\s+(?:and|&)\s+([A-Za-z_][A-Za-z0-9_]*)\b/
+
+    /// Identifiers listed with "and" ("Client and Router", "parse_args, main and run"), each written
+    /// like code or capitalised mid-sentence; empty when the clause lists none.
+    static func symbolList(in clause: String, excluding paths: [String]) -> [String] {
+        let first = clause.split(separator: " ").first.map(String.init)
+        for m in clause.matches(of: identifierList) {
+            let names = m.1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } + [String(m.2)]
+            let ok = names.allSatisfy { n in
+                !stopWords.contains(n.lowercased()) && !paths.contains(where: { $0.contains(n) }) && n != first
+                    && (looksLikeCode(n) || n.first!.isUppercase)
+            }
+            if ok, Set(names).count == names.count { return names }
+        }
+        return []
+    }
+
+    static func looksLikeCode(_ w: String) -> Bool {
+        w.contains("_") || (w.dropFirst().contains(where: \.isUppercase) && w.contains(where: \.isLowercase)) || (w.contains(where: \.isNumber) && w.contains(where: \.isLetter))
     }
 
     /// Plain words that name an entry under a root ("list the files in notes").
@@ -374,7 +428,7 @@ struct ArgumentFiller {
     static let quotedPattern = try! NSRegularExpression(pattern: "[\"'`“‘]([^\"'`”’]{1,300})[\"'`”’]")
 
     static func looksLikePath(_ s: String) -> Bool {
-        guard !s.isEmpty, s.count < 300, !s.contains(" ") || s.contains("/") else { return false }
+        guard !s.isEmpty, s != "/", s.count < 300, !s.contains(" ") || s.contains("/") else { return false }
         if s.hasPrefix("http://") || s.hasPrefix("https://") || s.contains("@") { return false }
         if s == "." || s == ".." || s.hasPrefix("./") || s.hasPrefix("../") || s.hasPrefix("~/") || s.hasPrefix("/") { return true }
         if s.contains("/") { return s.split(separator: "/").allSatisfy { !$0.isEmpty && $0.count < 256 } && s.rangeOfCharacter(from: .letters) != nil }
@@ -401,6 +455,8 @@ struct ArgumentFiller {
     static let collectionPatterns = [
         "(?:in|into|from|to|of|the|my)\\s+(?:the\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?\\s+collection",
         "collection\\s+(?:named\\s+|called\\s+)?[\"'`]?([A-Za-z0-9_.-]{1,64})[\"'`]?",
+        // "In ml-papers, …": a name written like an identifier (a dash or underscore) that opens the request.
+        "^(?:in|from|within|search)\\s+[\"'`]?([A-Za-z0-9.]+[-_][A-Za-z0-9_.-]+)[\"'`]?\\s*[,:]",
     ].map { try! NSRegularExpression(pattern: $0, options: .caseInsensitive) }
 
     /// "the research collection", "collection research", "in collection 'notes'"

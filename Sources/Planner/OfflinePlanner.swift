@@ -71,8 +71,11 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
                 if best == nil || adjusted > best!.adjusted { best = (call, adjusted) }
             }
             guard let c = best, c.adjusted >= threshold || (c.call.arguments == nil && c.call.score >= threshold) else { continue }
-            if c.call.arguments != nil, out.contains(where: { $0.tool == c.call.tool && $0.arguments == c.call.arguments }) { continue }
-            out.append(c.call)
+            guard let args = c.call.arguments, let spec = tools.first(where: { $0.name == c.call.tool }) else { out.append(c.call); continue }
+            for a in filler.fanOut(spec.parameters, arguments: args, clause: clause)
+            where !out.contains(where: { $0.tool == c.call.tool && $0.arguments == a }) {
+                out.append(PlannedCall(clause: clause, tool: c.call.tool, score: c.call.score, arguments: a, missing: []))
+            }
         }
         return out
     }

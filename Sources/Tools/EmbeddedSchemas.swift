@@ -589,7 +589,8 @@ enum EmbeddedSchemas {
       "where is the function compute_total defined?",
       "find the class named User",
       "which functions start with parse_?",
-      "jump to the definition of the method render"
+      "jump to the definition of the method render",
+      "where are Parser and Lexer defined?"
     ]
   },
   "inputSchema": {
@@ -798,7 +799,7 @@ enum EmbeddedSchemas {
   "name": "fs_list",
   "title": "List a directory",
   "description": "Lists the entries of a directory inside the server's configured roots, optionally recursively, with type and size. Hidden entries are skipped unless asked for.",
-  "_meta": {"atelier/examples": ["list the files in the docs folder", "what files are in ./src?", "show me what is inside the build directory", "show everything under examples recursively"]},
+  "_meta": {"atelier/examples": ["list the files in the docs folder", "what files are in ./src?", "show me what is inside the build directory", "show everything under examples recursively", "which reports does the archive folder contain?", "what is at the top level of the project?"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -1062,7 +1063,7 @@ enum EmbeddedSchemas {
   "name": "rag_search",
   "title": "Search a retrieval collection",
   "description": "Finds the passages of ingested documents that best answer a query: BM25 full-text, dense (MiniLM embeddings) or hybrid (reciprocal rank fusion). Every hit cites its document path, page and character range, with a snippet in which the matching words are marked ⟦like this⟧.",
-  "_meta": {"atelier/examples": ["what does the handbook say about vacation days?", "search my documents for the refund policy", "find passages about GPU memory in the research collection"]},
+  "_meta": {"atelier/examples": ["what does the handbook say about vacation days?", "search my documents for the refund policy", "find passages about GPU memory in the research collection", "according to the policy documents, how long are passwords valid?", "how do we request a new laptop?", "keyword search (bm25) my documents for the exact phrase rate limit"]},
   "inputSchema": {
     "type": "object",
     "properties": {

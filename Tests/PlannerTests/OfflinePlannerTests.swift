@@ -134,6 +134,28 @@ final class OfflinePlannerTests: XCTestCase {
         XCTAssertEqual(try args(c[1])["path"], "docs/handbook.md")
     }
 
+    func testOneToolNamedWithSeveralValuesIsCalledOncePerValue() async throws {
+        let reads = try await calls("show me docs/handbook.md and README.md side by side")
+        XCTAssertEqual(reads.map(\.name), ["fs_read", "fs_read"])
+        XCTAssertEqual(try reads.map { try args($0)["path"] }, ["docs/handbook.md", "README.md"])
+        XCTAssertEqual(ArgumentFiller.symbolList(in: "where are Client and Router defined?", excluding: []), ["Client", "Router"])
+        XCTAssertEqual(ArgumentFiller.symbolList(in: "find parse_args, run_main & Config", excluding: []), ["parse_args", "run_main", "Config"])
+        XCTAssertEqual(ArgumentFiller.symbolList(in: "list the docs and notes folders", excluding: []), [], "plain words are not symbols")
+        let symbols = try await planner.chat(ChatRequest(messages: [.user("where are Client and Router defined?")],
+                                                         tools: tools + [ToolCatalog.descriptor("code_symbols").toolSpec])) { _ in }.toolCalls
+        XCTAssertEqual(symbols.map(\.name), ["code_symbols", "code_symbols"])
+        XCTAssertEqual(try symbols.map { try args($0)["query"] }, ["Client", "Router"])
+    }
+
+    func testTheRootAndCollectionsNamedInPassingAreFilled() async throws {
+        let top = try await calls("what is at the top level of this workspace?")
+        XCTAssertEqual(top.map(\.name), ["fs_list"])
+        XCTAssertEqual(try args(top[0])["path"], ".")
+        XCTAssertEqual(ArgumentFiller.collection(in: "In ml-papers, give me the 8 best passages on attention"), "ml-papers")
+        XCTAssertNil(ArgumentFiller.collection(in: "In general, what does the handbook say?"), "only names written like identifiers open a request")
+        XCTAssertFalse(ArgumentFiller.looksLikePath("/"), "'import / depend' is not a path")
+    }
+
     func testThenMakesASecondTurn() async throws {
         let request = "index ./docs then search it for the vacation policy"
         let first = try await planner.chat(ChatRequest(messages: [.user(request)], tools: tools)) { _ in }

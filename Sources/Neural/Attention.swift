@@ -101,8 +101,7 @@ public enum Attention {
                                                                 let i = i0 + r, l = lse[bh * t + i], row = p + r * s
                                                                 if l == -.infinity { for j in 0..<s { row[j] = 0 }; continue }
                                                                 if masked { for j in 0..<s where !allowed(i, j) { row[j] = -.infinity } }
-                                                                for j in 0..<s { row[j] -= l }
-                                                                VectorMath.expInPlace(row, s)
+                                                                VectorMath.expShifted(row, s, by: l)
                                                             }
                                                             // dV += Pᵀ dO ; dP = dO Vᵀ
                                                             BLAS.gemm(transA: true, transB: false, m: s, n: dv, k: c, p, go, beta: 1, gvP + bh * s * dv)
@@ -111,8 +110,7 @@ public enum Attention {
                                                                 var dot: Float = 0
                                                                 let orow = (bh * t + i0 + r) * dv
                                                                 for x in 0..<dv { dot += go[r * dv + x] * out[orow + x] }
-                                                                let prow = p + r * s, drow = dp + r * s
-                                                                for j in 0..<s { drow[j] = prow[j] * (drow[j] - dot) * sc }
+                                                                VectorMath.softmaxBackwardRow(p + r * s, dp + r * s, s, dot: dot, scale: sc)
                                                             }
                                                             // dQ = dS K ; dK += dSᵀ Q
                                                             BLAS.gemm(transA: false, transB: false, m: c, n: d, k: s, dp, ko, gqP + (bh * t + i0) * d)

@@ -22,7 +22,9 @@ public enum VectorMath {
 
     @inline(__always) static func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
         let underflow = input .< SIMD8<Float>(repeating: -87)
-        let x = input.clamped(lowerBound: SIMD8<Float>(repeating: -87), upperBound: SIMD8<Float>(repeating: 88))
+        // Blends, not `clamped`: that goes through generic pointwiseMin/Max calls that were not inlined
+        // and took a third of attention's softmax time.
+        let x = input.replacing(with: -87, where: underflow).replacing(with: 88, where: input .> 88)
         // Round to nearest with the 1.5·2^23 trick: the sum's low mantissa bits hold the integer, so
         // neither rounding nor float→int conversion goes through a generic (scalar) path.
         let magic = SIMD8<Float>(repeating: 12_582_912)
@@ -84,13 +86,56 @@ public enum VectorMath {
             for j in 0..<n { row[j] = 0 }
             return -.infinity
         }
-        for j in 0..<n { row[j] -= mx }
-        expInPlace(row, n)
-        var sum: Float = 0
-        for j in 0..<n { sum += row[j] }
-        let inv = 1 / sum
-        for j in 0..<n { row[j] *= inv }
+        let sum = expShifted(row, n, by: mx)
+        scale(row, n, by: 1 / sum)
         return mx + Foundation.log(sum)
+    }
+
+    /// row ← exp(row − shift) in one pass; returns Σ row. Attention's rows are long and leave the
+    /// cache between passes, so subtracting, exponentiating and summing are fused.
+    @discardableResult
+    public static func expShifted(_ row: UnsafeMutablePointer<Float>, _ n: Int, by shift: Float) -> Float {
+        let sh = SIMD8<Float>(repeating: shift)
+        var acc = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            let e = exp8(UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) - sh)
+            UnsafeMutableRawPointer(row + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+        }
+        var sum = acc.sum()
+        if i < n {
+            var tail = SIMD8<Float>(repeating: -.infinity)
+            for j in 0..<(n - i) { tail[j] = row[i + j] - shift }
+            let e = exp8(tail)
+            for j in 0..<(n - i) { row[i + j] = e[j]; sum += e[j] }
+        }
+        return sum
+    }
+
+    /// dS ← P ⊙ (dP − dot) · scale, in place over dP: the softmax backward of one attention row.
+    @inline(__always) public static func softmaxBackwardRow(_ p: UnsafePointer<Float>, _ dp: UnsafeMutablePointer<Float>, _ n: Int, dot: Float, scale: Float) {
+        let d = SIMD8<Float>(repeating: dot)
+        var i = 0
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+                * (UnsafeRawPointer(dp + i).loadUnaligned(as: SIMD8<Float>.self) - d) * scale
+            UnsafeMutableRawPointer(dp + i).storeBytes(of: x, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { dp[i] = p[i] * (dp[i] - dot) * scale; i += 1 }
+    }
+
+    /// row ← row · factor.
+    @inline(__always) public static func scale(_ row: UnsafeMutablePointer<Float>, _ n: Int, by factor: Float) {
+        var i = 0
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) * factor
+            UnsafeMutableRawPointer(row + i).storeBytes(of: x, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { row[i] *= factor; i += 1 }
     }
 
     /// Maximum of n values.
@@ -108,8 +153,15 @@ public enum VectorMath {
     }
 
     @inline(__always) public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m = -Float.infinity
-        for i in 0..<n where p[i] > m { m = p[i] }
+        var acc = SIMD8<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            acc.replace(with: x, where: x .> acc)
+            i += 8
+        }
+        var m = acc.max()
+        while i < n { if p[i] > m { m = p[i] }; i += 1 }
         return m
     }
 }

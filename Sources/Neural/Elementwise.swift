@@ -180,12 +180,24 @@ extension Tensor {
     public func clamped(_ low: Float, _ high: Float) -> Tensor {
         unary("clamp", { Swift.min(Swift.max($0, low), high) }, { x, _ in x >= low && x <= high ? 1 : 0 })
     }
-    public func silu() -> Tensor {
-        unary("silu", { $0 * sigmoidf($0) }, { x, _ in let s = sigmoidf(x); return s * (1 + x * (1 - s)) })
-    }
+    public func silu() -> Tensor { sigmoidGate("silu", alpha: 1) }
     /// x·σ(1.702x), CLIP's activation.
-    public func quickGELU() -> Tensor {
-        unary("quick_gelu", { $0 * sigmoidf(1.702 * $0) }, { x, _ in let s = sigmoidf(1.702 * x); return s + 1.702 * x * s * (1 - s) })
+    public func quickGELU() -> Tensor { sigmoidGate("quick_gelu", alpha: 1.702) }
+
+    /// x·σ(αx), vectorised; the backward recomputes σ from the saved input.
+    func sigmoidGate(_ op: String, alpha: Float) -> Tensor {
+        var out = [Float](repeating: 0, count: count)
+        data.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { y in VectorMath.sigmoidGate(x.baseAddress!, y.baseAddress!, x.count, alpha: alpha) } }
+        let x = self
+        return Tensor(shape: shape, data: out).record(op, [x]) { g in
+            var d = [Float](repeating: 0, count: x.count), tmp = d
+            x.data.withUnsafeBufferPointer { xp in
+                tmp.withUnsafeMutableBufferPointer { t in d.withUnsafeMutableBufferPointer { dp in
+                    VectorMath.sigmoidGate(xp.baseAddress!, t.baseAddress!, xp.count, alpha: alpha, derivative: dp.baseAddress!)
+                } }
+            }
+            return [g.zip(Tensor(shape: x.shape, data: d), *)]
+        }
     }
     /// Exact GELU: x·Φ(x) (vectorised; erf to 1.5e-7).
     public func gelu() -> Tensor {

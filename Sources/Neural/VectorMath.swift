@@ -77,6 +77,26 @@ public enum VectorMath {
         }
     }
 
+    /// x·σ(αx) (SiLU at α = 1, CLIP's quick GELU at α = 1.702) into `y`, and (optionally) its
+    /// derivative σ + αx·σ(1 − σ) into `derivative`. Vectorised: these run on every UNet and VAE block.
+    public static func sigmoidGate(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, alpha: Float,
+                                   derivative: UnsafeMutablePointer<Float>? = nil) {
+        var i = 0
+        while i < n {
+            let m = Swift.min(8, n - i)
+            var v = SIMD8<Float>(repeating: 0)
+            if m == 8 { v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) } else { for j in 0..<m { v[j] = x[i + j] } }
+            let s = 1 / (1 + exp8(-alpha * v))
+            let out = v * s
+            if m == 8 { UnsafeMutableRawPointer(y + i).storeBytes(of: out, as: SIMD8<Float>.self) } else { for j in 0..<m { y[i + j] = out[j] } }
+            if let derivative {
+                let d = s + alpha * v * s * (1 - s)
+                if m == 8 { UnsafeMutableRawPointer(derivative + i).storeBytes(of: d, as: SIMD8<Float>.self) } else { for j in 0..<m { derivative[i + j] = d[j] } }
+            }
+            i += 8
+        }
+    }
+
     /// Softmax of one row in place (max-shifted); returns log Σ exp, the row's log-sum-exp.
     /// A row of -∞ (fully masked) becomes zeros and returns -∞.
     @discardableResult

@@ -51,4 +51,21 @@ final class VectorMathTests: XCTestCase {
             XCTAssertEqual(VectorMath.max(xs, n), xs.max()!)
         }
     }
+
+    func testSigmoidGatesOfEveryLengthAndTheirDerivatives() {
+        var rng = NumPyRandom(seed: 6)
+        for alpha: Float in [1, 1.702] {
+            for n in 1...19 {
+                var xs = rng.normal([n]).data.map { $0 * 6 }
+                if n > 2 { xs[1] = -120 }  // σ underflows, x·σ must stay a finite 0
+                var y = [Float](repeating: 0, count: n), d = y
+                VectorMath.sigmoidGate(xs, &y, n, alpha: alpha, derivative: &d)
+                for j in 0..<n {
+                    let x = Double(xs[j]), s = 1 / (1 + Foundation.exp(-Double(alpha) * x))
+                    XCTAssertEqual(Double(y[j]), x * s, accuracy: 1e-5, "α \(alpha), n \(n)")
+                    XCTAssertEqual(Double(d[j]), s + Double(alpha) * x * s * (1 - s), accuracy: 1e-5, "α \(alpha), n \(n)")
+                }
+            }
+        }
+    }
 }

@@ -317,6 +317,20 @@ struct ArgumentFiller {
         return p
     }
 
+    /// Whether the clause names a path: a path-like word or the name of an existing entry.
+    func namesPaths(_ clause: String) -> Bool {
+        !Self.paths(in: clause).isEmpty || !existingWords(in: clause).isEmpty
+    }
+
+    /// Whether the arguments hold a path the request named (not a default) for a path-grounded property.
+    static func takesAPath(_ schema: JSONValue, _ arguments: JSONValue) -> Bool {
+        guard let props = schema["properties"]?.objectValue else { return false }
+        return props.contains { name, prop in
+            ["file", "directory", "path"].contains(prop["x-grounding"]?.stringValue ?? inferGrounding(name, prop))
+                && arguments[name] != nil && arguments[name] != prop["default"]
+        }
+    }
+
     static func inferGrounding(_ name: String, _ prop: JSONValue) -> String {
         switch name.lowercased() {
         case "path", "paths", "file", "files", "filepath", "filename": return "path"
@@ -349,7 +363,14 @@ struct ArgumentFiller {
             if found.count == 1 { existing.append(found[0]) }
         }
         if !existing.isEmpty { return existing }
-        return candidates.filter { kind != "directory" || !$0.contains(".") || $0.hasSuffix("/") || $0.hasPrefix(".") }
+        // A literal that exists is of the wrong kind here (a folder for a file tool): the tool cannot use
+        // it, so the argument stays unfilled and a tool that takes that kind wins the clause.
+        return candidates.filter { c in
+            if kind == "file" || kind == "directory", roots.contains(where: { FileManager.default.fileExists(atPath: (c.hasPrefix("/") ? URL(fileURLWithPath: c) : $0.appendingPathComponent(c)).path) }) {
+                return false
+            }
+            return kind != "directory" || !c.contains(".") || c.hasSuffix("/") || c.hasPrefix(".")
+        }
     }
 
     /// Paths (relative to their root) of entries named `name`, looked up within a bounded walk.
@@ -473,9 +494,21 @@ struct ArgumentFiller {
 
     static let searchPattern = try! NSRegularExpression(pattern: "^(?:please\\s+|can you\\s+|could you\\s+)?(?:search|look up|look|find|query|check)\\b.*?\\b(?:for|about|on)\\s+(.+)$", options: .caseInsensitive)
 
+    static let searchVerb = try! NSRegularExpression(pattern: "\\b(?:search(?:es|ing)?|look(?:ing)?\\s+(?:up|for)|find|grep|keyword)\\b", options: .caseInsensitive)
+    static let quotedPhrase = try! NSRegularExpression(pattern: "\"([^\"]{1,200})\"|“([^”]{1,200})”|`([^`]{1,200})`")
+
     /// The words of a search request that say what to look for.
     static func query(from clause: String) -> String {
         let ns = clause as NSString
+        // A search for one quoted phrase ("…the exact error code "insufficient_scope"") searches for the phrase.
+        if searchVerb.firstMatch(in: clause, range: NSRange(location: 0, length: ns.length)) != nil {
+            let quoted = quotedPhrase.matches(in: clause, range: NSRange(location: 0, length: ns.length))
+            if quoted.count == 1 {
+                let m = quoted[0]
+                let r = (1...3).map { m.range(at: $0) }.first { $0.location != NSNotFound }!
+                return ns.substring(with: r)
+            }
+        }
         if let m = searchPattern.firstMatch(in: clause, range: NSRange(location: 0, length: ns.length)) {
             let q = ns.substring(with: m.range(at: 1)).trimmingCharacters(in: .whitespacesAndNewlines)
             if q.split(separator: " ").count >= 1 { return stripCount(q) }

@@ -54,19 +54,22 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
         var out: [PlannedCall] = []
         for (clause, matches) in units {
             // Similarity decides, nudged by grounding: a tool whose required arguments the request
-            // fills (an existing path for a file tool) gains, one it cannot fill loses.
+            // fills (an existing path for a file tool), or that takes a path the request names, gains;
+            // one it cannot fill loses, twice as much when a path was named that it could not take (a
+            // folder for a file tool).
+            let namesPaths = filler.namesPaths(clause)
             var best: (call: PlannedCall, adjusted: Float)?
             for m in matches.prefix(5) where m.score >= threshold - fillBonus {
                 guard let spec = tools.first(where: { $0.name == m.tool }) else { continue }
                 let call: PlannedCall, adjusted: Float
                 switch filler.fill(spec.parameters, clause: clause, request: request, extraPaths: extraPaths) {
                 case .filled(let args):
-                    let grounded = Self.requiredCount(spec.parameters) > 0
+                    let grounded = Self.requiredCount(spec.parameters) > 0 || ArgumentFiller.takesAPath(spec.parameters, args)
                     call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: args, missing: [])
                     adjusted = m.score + (grounded ? fillBonus : 0)
                 case .missing(let missing):
                     call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: nil, missing: missing)
-                    adjusted = m.score - fillBonus
+                    adjusted = m.score - fillBonus * (namesPaths ? 2 : 1)
                 }
                 if best == nil || adjusted > best!.adjusted { best = (call, adjusted) }
             }

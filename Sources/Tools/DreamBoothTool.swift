@@ -25,7 +25,7 @@ public struct DreamBoothTrainTool: Tool {
             base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         }
         for (k, v) in arguments["settings"]?.objectValue ?? JSONObject() { object[k] = v }
-        for key in ["identifier", "class_noun", "max_train_steps", "learning_rate", "with_prior_preservation", "train_text_encoder", "use_lora"] {
+        for key in ["identifier", "class_noun", "max_train_steps", "learning_rate", "with_prior_preservation", "num_class_images", "train_text_encoder", "use_lora"] {
             if let v = arguments[key] { object[key] = v }
         }
         // Paths from the arguments are resolved inside the roots; from a config file, next to it.

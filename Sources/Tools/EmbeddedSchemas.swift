@@ -750,7 +750,7 @@ enum EmbeddedSchemas {
   "name": "dreambooth_train",
   "title": "Personalize an image model on a subject (DreamBooth)",
   "description": "Teaches the image model a new subject from 3–5 photos (a folder of PNGs): binds a rare identifier word to the subject with DreamBooth fine-tuning, keeping what the subject's class means through class-prior preservation (class images are generated once and reused). Trains on the CPU with progress per step; long: start it with jobs/start. Cancelling stops at the next step and leaves a resumable checkpoint (resume: \"latest\"). Returns the exported model folder (usable as image_generate's model) and a grid of samples. With no model configured it fine-tunes Atelier's embedded Shapes model.",
-  "_meta": {"atelier/examples": ["personalize this subject from the photos in subjects/split-square", "teach the image model my square from photos/", "fine-tune on these 4 pictures of my dog with dreambooth", "train a dreambooth model of the subject in pics/ as a circle", "resume the personalization run"]},
+  "_meta": {"atelier/examples": ["personalize this subject from the photos in subjects/split-square", "teach the image model my square from photos/", "fine-tune on these 4 pictures of my dog with dreambooth", "train a dreambooth model of the subject in pics/ as a circle", "resume the personalization run", "fine-tune the image model on the cat folder (class: cat) with prior preservation"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -763,9 +763,10 @@ enum EmbeddedSchemas {
       "max_train_steps": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "Optimizer steps (default 400, or the config's)."},
       "learning_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
       "with_prior_preservation": {"type": "boolean", "description": "Class-prior loss on generated class images (default true)."},
+      "num_class_images": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "Class images for prior preservation, generated from the base model when fewer exist (default 100, or the config's)."},
       "train_text_encoder": {"type": "boolean", "description": "Also train the text encoder (default false; reported in the result either way)."},
       "use_lora": {"type": "boolean", "description": "Train rank-r LoRA adapters on the UNet's attention only (small checkpoints)."},
-      "settings": {"type": "object", "description": "Any other key of the training config (num_class_images, lora_rank, seed, checkpointing_steps, validation_prompts, …)."},
+      "settings": {"type": "object", "description": "Any other key of the training config (prior_loss_weight, lora_rank, seed, checkpointing_steps, validation_prompts, …)."},
       "resume": {"type": "string", "minLength": 1, "description": "\"latest\" or a checkpoint folder of the same run."}
     },
     "additionalProperties": false
@@ -799,7 +800,7 @@ enum EmbeddedSchemas {
   "name": "fs_list",
   "title": "List a directory",
   "description": "Lists the entries of a directory inside the server's configured roots, optionally recursively, with type and size. Hidden entries are skipped unless asked for.",
-  "_meta": {"atelier/examples": ["list the files in the docs folder", "what files are in ./src?", "show me what is inside the build directory", "show everything under examples recursively", "which reports does the archive folder contain?", "what is at the top level of the project?"]},
+  "_meta": {"atelier/examples": ["list the files in the docs folder", "what files are in ./src?", "show me what is inside the build directory", "show everything under examples recursively", "which reports does the archive folder contain?", "what is at the top level of the project?", "which spreadsheets do we have? look in the finance folder", "what does the downloads directory contain?"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -837,7 +838,7 @@ enum EmbeddedSchemas {
   "name": "fs_read",
   "title": "Read a file",
   "description": "Reads a text file inside the server's configured roots (default: the directory it started in). Paths are relative to the first root or absolute inside a root; '..' escapes and symlinks leaving the roots are refused.",
-  "_meta": {"atelier/examples": ["show me the contents of README.md", "read docs/handbook.md", "open src/app/main.py and print it", "what is written in the file config.yaml?"]},
+  "_meta": {"atelier/examples": ["show me the contents of README.md", "read docs/handbook.md", "open src/app/main.py and print it", "what is written in the file config.yaml?", "show me notes/todo.md and app/main.go", "open the file src/main.rs so I can read it"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -1013,7 +1014,7 @@ enum EmbeddedSchemas {
   "name": "rag_delete",
   "title": "Remove documents or a collection",
   "description": "Deletes documents (by path) from a retrieval collection, or the whole collection when no paths are given.",
-  "_meta": {"atelier/examples": ["remove docs/old.md from the index", "delete the research collection"]},
+  "_meta": {"atelier/examples": ["remove docs/old.md from the index", "delete the research collection", "drop archive/2019.md from the docs collection, it is stale"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -1035,7 +1036,7 @@ enum EmbeddedSchemas {
   "name": "rag_ingest",
   "title": "Add documents to a retrieval collection",
   "description": "Ingests files or folders (text, Markdown, HTML, source code, PDF text) into a collection of the local retrieval store: structure-aware chunks, full-text index and MiniLM embeddings. Incremental: unchanged files are skipped, changed ones replaced, files gone from an ingested folder removed.",
-  "_meta": {"atelier/examples": ["index the documents in ./manuals so I can ask questions about them", "add the folder papers/ to my knowledge base", "ingest report.pdf into the research collection"]},
+  "_meta": {"atelier/examples": ["index the documents in ./manuals so I can ask questions about them", "add the folder papers/ to my knowledge base", "ingest report.pdf into the research collection", "I updated docs/faq.md, re-index it", "refresh the index for the manuals folder so answers are current"]},
   "inputSchema": {
     "type": "object",
     "properties": {
@@ -1063,7 +1064,7 @@ enum EmbeddedSchemas {
   "name": "rag_search",
   "title": "Search a retrieval collection",
   "description": "Finds the passages of ingested documents that best answer a query: BM25 full-text, dense (MiniLM embeddings) or hybrid (reciprocal rank fusion). Every hit cites its document path, page and character range, with a snippet in which the matching words are marked ⟦like this⟧.",
-  "_meta": {"atelier/examples": ["what does the handbook say about vacation days?", "search my documents for the refund policy", "find passages about GPU memory in the research collection", "according to the policy documents, how long are passwords valid?", "how do we request a new laptop?", "keyword search (bm25) my documents for the exact phrase rate limit"]},
+  "_meta": {"atelier/examples": ["what does the handbook say about vacation days?", "search my documents for the refund policy", "find passages about GPU memory in the research collection", "according to the policy documents, how long are passwords valid?", "how do we request a new laptop?", "keyword search (bm25) my documents for the exact phrase rate limit", "what's the procedure for onboarding a new hire?", "when do old session tokens expire, according to the security docs?"]},
   "inputSchema": {
     "type": "object",
     "properties": {

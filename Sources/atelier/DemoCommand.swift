@@ -139,9 +139,16 @@ struct DemoPersonalizeCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the metrics JSON on stdout.") var json = false
     @Option(name: .long, help: "Base model folder (default: the embedded Shapes model).") var model: String?
     @Option(name: .long, help: "Training steps per setting (default 250, or 60 with --quick).") var steps: Int?
+    @Option(name: .long, help: "DreamBooth learning rate (default 2e-4).") var learningRate: Float?
     @Option(name: .long, help: "Output folder.") var out: String = "demo-personalize"
     @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "Log level on stderr: error, warning, info, debug.") var logLevel: LogLevel = .info
+
+    func validate() throws {
+        if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be a positive number") }
+        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+    }
 
     func run() throws {
         Log.level = logLevel
@@ -160,6 +167,7 @@ struct DemoPersonalizeCommand: ParsableCommand {
         let work = URL(fileURLWithPath: out).standardizedFileURL.path
         var demo = ShapesPersonalization(baseModel: model ?? ShapesEvaluation.embeddedModel, workDir: work, quick: quick)
         if let steps { demo.steps = steps }
+        if let learningRate { demo.learningRate = learningRate }
         let (report, grids): (PersonalizationReport, [String: PNGImage])
         do {
             (report, grids) = try demo.run(subjects: subjects, settings: settings, bpeVocabulary: CLIPTokenizer.bootstrapVocabulary) { Log.info($0) }

@@ -156,6 +156,25 @@ final class OfflinePlannerTests: XCTestCase {
         XCTAssertFalse(ArgumentFiller.looksLikePath("/"), "'import / depend' is not a path")
     }
 
+    func testAFolderNamedToAFileToolIsListedInstead() async throws {
+        // "notes" is a folder here: a file reader cannot take it, so the listing tool wins the clause.
+        let peek = try await calls("have a quick look in the notes folder")
+        XCTAssertEqual(peek.map(\.name), ["fs_list"])
+        XCTAssertEqual(try args(peek[0])["path"], "notes")
+        let contents = try await calls("would you show me what the docs directory contains?")
+        XCTAssertEqual(contents.map(\.name), ["fs_list"])
+        XCTAssertEqual(try args(contents[0])["path"], "docs")
+    }
+
+    func testASearchForAQuotedPhraseSearchesForThePhrase() async throws {
+        let c = try await calls("keyword search (bm25) of my documents for the exact string \"ERR_TLS_CERT\"")
+        XCTAssertEqual(c.map(\.name), ["rag_search"])
+        XCTAssertEqual(try args(c[0])["query"], "ERR_TLS_CERT")
+        XCTAssertEqual(try args(c[0])["mode"], "bm25")
+        XCTAssertEqual(ArgumentFiller.query(from: "what does \"idle timeout\" mean in the handbook?"), "what does \"idle timeout\" mean in the handbook?",
+                       "a question that quotes a term is not a search for the term alone")
+    }
+
     func testThenMakesASecondTurn() async throws {
         let request = "index ./docs then search it for the vacation policy"
         let first = try await planner.chat(ChatRequest(messages: [.user(request)], tools: tools)) { _ in }

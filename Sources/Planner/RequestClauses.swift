@@ -22,12 +22,25 @@ enum RequestClauses {
         var out: [(String, String)] = []
         var search = clause.startIndex..<clause.endIndex
         while let r = clause.range(of: " and ", options: .caseInsensitive, range: search) {
-            let a = clause[..<r.lowerBound].trimmingCharacters(in: .whitespaces)
-            let b = clause[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            let a = clause[..<r.lowerBound].trimmingCharacters(in: CharacterSet(charactersIn: ",;").union(.whitespaces))
+            let b = withoutConnective(String(clause[r.upperBound...]))
             if a.split(separator: " ").count >= 2, b.split(separator: " ").count >= 2 { out.append((a, b)) }
             search = r.upperBound..<clause.endIndex
         }
         return out
+    }
+
+    static let connective = try! NSRegularExpression(
+        pattern: "^\\s*(?:(?:also|separately|additionally|then|too|afterwards|meanwhile|in addition|on top of that|while you(?:'|’)?re at it|while you are at it)\\b[\\s,]*)+",
+        options: .caseInsensitive)
+
+    /// The second half of an "and" without the words that only link it to the first ("… and separately
+    /// search for …"): they say nothing about the tool and dilute the match.
+    static func withoutConnective(_ text: String) -> String {
+        let ns = text as NSString
+        let stripped = connective.stringByReplacingMatches(in: text, range: NSRange(location: 0, length: ns.length), withTemplate: "")
+            .trimmingCharacters(in: .whitespaces)
+        return stripped.isEmpty ? text.trimmingCharacters(in: .whitespaces) : stripped
     }
 
     private static func split(_ text: String, on separators: [String]) -> [String] {

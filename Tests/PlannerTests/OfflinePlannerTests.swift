@@ -154,6 +154,9 @@ final class OfflinePlannerTests: XCTestCase {
         XCTAssertEqual(ArgumentFiller.collection(in: "In ml-papers, give me the 8 best passages on attention"), "ml-papers")
         XCTAssertNil(ArgumentFiller.collection(in: "In general, what does the handbook say?"), "only names written like identifiers open a request")
         XCTAssertFalse(ArgumentFiller.looksLikePath("/"), "'import / depend' is not a path")
+        XCTAssertEqual(RequestClauses.withoutConnective("while you're at it, also list what's in scans"), "list what's in scans",
+                       "the words that only link two halves are not matched against the tools")
+        XCTAssertEqual(RequestClauses.withoutConnective("then"), "then")
     }
 
     func testAFolderNamedToAFileToolIsListedInstead() async throws {

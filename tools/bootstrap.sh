@@ -72,5 +72,5 @@ install_embedded() {  # NAME: models/NAME with models/NAME.sha256 (sha256sum for
   rm -rf "$dest.partial" && mkdir -p "$dest.partial" && cp -r "$src/." "$dest.partial/"
   rm -rf "$dest" && mv "$dest.partial" "$dest"
 }
-if [ -d models/shapes ]; then install_embedded shapes; fi
+install_embedded shapes
 log "ready (models in $MODELS)"

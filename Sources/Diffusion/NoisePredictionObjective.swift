@@ -56,7 +56,9 @@ public struct NoisePredictionObjective: Sendable {
     }
 
     /// The loss of each sample [B] (mean squared error over its latent, Min-SNR weighted when asked).
-    public func perSampleLoss(unet: UNet2DConditionModel, latents: Tensor, context: Tensor, draw: Draw) throws(NeuralError) -> Tensor {
+    /// `elementWeights` (the latents' shape) weighs each latent element's squared error.
+    public func perSampleLoss(unet: UNet2DConditionModel, latents: Tensor, context: Tensor, draw: Draw,
+                              elementWeights: Tensor? = nil) throws(NeuralError) -> Tensor {
         let noisy = noised(latents, draw: draw)
         let prediction = try unet(noisy, timesteps: draw.timesteps.map(Float.init), context: context)
         let target: Tensor
@@ -72,7 +74,9 @@ public struct NoisePredictionObjective: Sendable {
         } else {
             target = draw.noise
         }
-        let perSample = try prediction.sub(target).square().mean(dims: Array(1..<latents.rank))
+        var squared = try prediction.sub(target).square()
+        if let elementWeights { squared = try squared.mul(elementWeights) }
+        let perSample = try squared.mean(dims: Array(1..<latents.rank))
         guard let gamma = minSNRGamma else { return perSample }
         let weights = draw.timesteps.map { t -> Float in
             let snr = alphasCumprod[t] / (1 - alphasCumprod[t])

@@ -50,6 +50,13 @@ public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
     /// Decay of the exponential moving average of the UNet and text-encoder weights; the model
     /// keeps the averaged weights. 0 keeps the last weights instead.
     public var emaDecay: Float = 0.999
+    /// Extra weight of the latent pixels under the object in the UNet's loss, for the reason the VAE
+    /// has one: a small star covers a few of 256 latent pixels, and the flat background a sampler gets
+    /// right at once dominated the mean, so small squares and stars came out as circles.
+    public var unetObjectWeight: Float = 4
+    /// Min-SNR-γ weighting of the UNet's loss (Hang et al. 2023: it shifts effort from nearly clean
+    /// timesteps to the noisy ones where shape is decided); nil = unweighted.
+    public var unetMinSNRGamma: Float?
 
     public init() {}
 }
@@ -156,21 +163,46 @@ public final class ShapesPretrainer {
     }
 
     /// Per-pixel loss weights [B, 3, H, W] for images in −1…1: 1 on the background, 1 + vaeObjectWeight
-    /// where any channel differs from the scene's background colour (the object and its soft edge),
-    /// normalised to mean 1 so the loss keeps its scale.
+    /// on the object and its soft edge, normalised to mean 1 so the loss keeps its scale.
     func objectWeights(_ images: Tensor, scenes: [ShapesScene]) -> Tensor {
         let plane = images.shape[2] * images.shape[3]
+        let mask = objectMask(images, scenes: scenes)
         var w = [Float](repeating: 1, count: images.count)
+        for b in 0..<scenes.count {
+            for i in 0..<plane where mask[b * plane + i] {
+                for c in 0..<3 { w[b * 3 * plane + c * plane + i] += config.vaeObjectWeight }
+            }
+        }
+        let mean = w.reduce(0, +) / Float(w.count)
+        return Tensor(shape: images.shape, data: w.map { $0 / mean })
+    }
+
+    /// [B·H·W]: where any channel of an image in −1…1 differs from its scene's background colour.
+    func objectMask(_ images: Tensor, scenes: [ShapesScene]) -> [Bool] {
+        let plane = images.shape[2] * images.shape[3]
+        var mask = [Bool](repeating: false, count: scenes.count * plane)
         for (b, scene) in scenes.enumerated() {
             let bg = scene.background.rgb * 2 - 1
             for i in 0..<plane {
                 let base = b * 3 * plane + i
                 let d = Swift.max(abs(images.data[base] - bg.x), abs(images.data[base + plane] - bg.y), abs(images.data[base + 2 * plane] - bg.z))
-                if d > 0.04 { for c in 0..<3 { w[base + c * plane] += config.vaeObjectWeight } }
+                mask[b * plane + i] = d > 0.04
             }
         }
-        let mean = w.reduce(0, +) / Float(w.count)
-        return Tensor(shape: images.shape, data: w.map { $0 / mean })
+        return mask
+    }
+
+    /// The object mask at latent resolution: a latent pixel is on the object when any image pixel it covers is.
+    func latentObjectMask(_ images: Tensor, scenes: [ShapesScene]) -> [Bool] {
+        let n = images.shape[2], f = config.vae.downsampling, h = n / f
+        let full = objectMask(images, scenes: scenes)
+        var out = [Bool](repeating: false, count: scenes.count * h * h)
+        for b in 0..<scenes.count {
+            for y in 0..<n {
+                for x in 0..<n where full[b * n * n + y * n + x] { out[b * h * h + (y / f) * h + x / f] = true }
+            }
+        }
+        return out
     }
 
     /// Renders and encodes the UNet stage's dataset once (posterior means and stds, already scaled).
@@ -178,6 +210,7 @@ public final class ShapesPretrainer {
                        progress: (PretrainProgress) -> Void) throws(DiffusionError) -> (LatentTable, [String]) {
         var captions: [String] = []
         var means: [Float] = [], stds: [Float] = []
+        var masks: [Bool] = []
         let chunk = 64
         var done = 0
         vae.setFrozen(true)
@@ -186,6 +219,7 @@ public final class ShapesPretrainer {
             let scenes = (0..<n).map { _ in world.randomScene(&rng) }
             captions += scenes.map { $0.caption() }
             let images = batch(scenes, rng: &rng)
+            masks += latentObjectMask(images, scenes: scenes)
             let posterior = try neural { () throws(NeuralError) -> LatentDistribution in
                 try Autograd.withoutGrad { () throws(NeuralError) -> LatentDistribution in try vae.encode(images) }
             }
@@ -195,7 +229,7 @@ public final class ShapesPretrainer {
             progress(PretrainProgress(stage: "encode", step: done, total: config.datasetSize, loss: 0))
         }
         let h = config.imageSize / config.vae.downsampling
-        return (LatentTable(shape: [config.vae.latentChannels, h, h], means: means, stds: stds), captions)
+        return (LatentTable(shape: [config.vae.latentChannels, h, h], means: means, stds: stds, objectMasks: masks), captions)
     }
 
     /// Stage 2: UNet and text encoder on the cached latents.
@@ -204,7 +238,8 @@ public final class ShapesPretrainer {
         let parameters = unet.trainableParameters + text.trainableParameters
         let optimizer = AdamW(parameters, lr: config.unetLearningRate, weightDecay: 1e-2)
         let schedule = LRSchedule.cosine(warmup: config.warmupSteps, total: config.unetSteps)
-        let objective = try NoisePredictionObjective(scheduler: config.scheduler)
+        var objective = try NoisePredictionObjective(scheduler: config.scheduler)
+        objective.minSNRGamma = config.unetMinSNRGamma
         let ema = config.emaDecay > 0 ? ExponentialMovingAverage(parameters, decay: config.emaDecay) : nil
         var tokenCache: [String: [Int]] = [:]
         func ids(_ caption: String) -> [Int] {
@@ -216,11 +251,12 @@ public final class ShapesPretrainer {
         for step in 0..<config.unetSteps {
             let picks = (0..<config.unetBatch).map { _ in Int(rng.nextDouble() * Double(captions.count)) % captions.count }
             let x0 = latents.sample(picks, rng: &rng)
+            let weights = config.unetObjectWeight > 0 ? latents.objectWeights(picks, extra: config.unetObjectWeight) : nil
             let prompts = picks.map { rng.nextDouble() < Double(config.captionDropout) ? "" : captions[$0] }
             let draw = objective.draw(latentShape: x0.shape, rng: &rng)
             let context = try text(prompts.map(ids))
             let loss = try neural { () throws(NeuralError) -> Tensor in
-                try objective.perSampleLoss(unet: unet, latents: x0, context: context, draw: draw).mean()
+                try objective.perSampleLoss(unet: unet, latents: x0, context: context, draw: draw, elementWeights: weights).mean()
             }
             try checkFinite(loss, stage: "unet", step: step)
             loss.backward()
@@ -246,6 +282,21 @@ struct LatentTable {
     let shape: [Int]
     let means: [Float]
     let stds: [Float]
+    /// [N·H·W]: latent pixels under each image's object.
+    let objectMasks: [Bool]
+
+    /// [B, C, H, W] loss weights for the given rows: 1 + extra under the object, normalised to mean 1.
+    func objectWeights(_ rows: [Int], extra: Float) -> Tensor {
+        let c = shape[0], plane = shape[1] * shape[2]
+        var w = [Float](repeating: 1, count: rows.count * c * plane)
+        for (b, r) in rows.enumerated() {
+            for i in 0..<plane where objectMasks[r * plane + i] {
+                for k in 0..<c { w[(b * c + k) * plane + i] += extra }
+            }
+        }
+        let mean = w.reduce(0, +) / Float(w.count)
+        return Tensor(shape: [rows.count] + shape, data: w.map { $0 / mean })
+    }
 
     func sample(_ rows: [Int], rng: inout NumPyRandom) -> Tensor {
         let n = shape.reduce(1, *)

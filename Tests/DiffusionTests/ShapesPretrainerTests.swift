@@ -66,4 +66,24 @@ final class ShapesPretrainerTests: XCTestCase {
             .filter { $0.hasPrefix(".shapes-export-\(getpid())") }
         XCTAssertEqual(leftovers, [], "no staging or previous folders are left behind")
     }
+
+    func testTheUNetLossWeighsTheLatentPixelsUnderTheObject() throws {
+        let pretrainer = ShapesPretrainer(config: ShapesPretrainConfig(), tokenizer: try tokenizer())
+        let scene = ShapesScene(shape: .star, color: .red, size: .small, position: .left, background: .gray)
+        var rng = NumPyRandom(seed: 1)
+        let image = pretrainer.batch([scene], rng: &rng)
+        let mask = pretrainer.latentObjectMask(image, scenes: [scene])
+        XCTAssertEqual(mask.count, 16 * 16, "one flag per pixel of the 16×16 latent")
+        let covered = mask.filter { $0 }.count
+        XCTAssert((6...40).contains(covered), "a small star covers a few latent pixels, not \(covered)")
+        XCTAssertEqual(mask.firstIndex(of: true).map { $0 % 16 < 8 }, true, "on the left half")
+
+        let table = LatentTable(shape: [4, 16, 16], means: [Float](repeating: 0, count: 4 * 256), stds: [Float](repeating: 0, count: 4 * 256),
+                                objectMasks: mask)
+        let weights = table.objectWeights([0], extra: 4)
+        XCTAssertEqual(weights.shape, [1, 4, 16, 16])
+        XCTAssertEqual(weights.data.reduce(0, +) / Float(weights.count), 1, accuracy: 1e-4, "normalised: the loss keeps its scale")
+        let on = mask.firstIndex(of: true)!, off = mask.firstIndex(of: false)!
+        for c in 0..<4 { XCTAssertEqual(weights.data[c * 256 + on] / weights.data[c * 256 + off], 5, accuracy: 1e-4, "every channel, 1 + 4 under the object") }
+    }
 }

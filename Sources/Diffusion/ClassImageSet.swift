@@ -1,19 +1,28 @@
 import Foundation
 import Neural
 
-/// The class images for prior preservation: generated from the base model with the class prompt until
-/// the folder holds `count`, image i with seed `seed + i`, each PNG written whole (temporary name,
-/// then rename). A run that is stopped resumes where it was; later runs reuse the folder.
+/// The class images for prior preservation: generated from the base model with the class prompts
+/// (cycled) until the folder holds `count`, image i with seed `seed + i`, each PNG written whole
+/// (temporary name, then rename). A run that is stopped resumes where it was; later runs reuse the folder.
 public struct ClassImageSet: Sendable {
     public let folder: String
-    public let prompt: String
+    public let prompts: [String]
     public let count: Int
 
-    public init(folder: String, prompt: String, count: Int) {
+    public init(folder: String, prompts: [String], count: Int) {
+        precondition(!prompts.isEmpty, "at least one class prompt")
         self.folder = folder
-        self.prompt = prompt
+        self.prompts = prompts
         self.count = count
     }
+
+    public init(folder: String, prompt: String, count: Int) { self.init(folder: folder, prompts: [prompt], count: count) }
+
+    /// The prompt image `i` was generated with, and trains with.
+    public func prompt(_ i: Int) -> String { prompts[i % prompts.count] }
+
+    /// What the folder's `class_prompt.txt` records: one prompt per line.
+    var manifestText: String { prompts.joined(separator: "\n") }
 
     /// Default folder: shared by every run of the same base model, prompt and resolution.
     public static func defaultFolder(model: String, prompt: String, resolution: Int, cacheRoot: String) -> String {
@@ -36,15 +45,16 @@ public struct ClassImageSet: Sendable {
             throw .io("cannot create the class image folder '\(folder)': \(error.localizedDescription)")
         }
         let manifest = folder + "/class_prompt.txt"
-        if let old = FileManager.default.contents(atPath: manifest), String(decoding: old, as: UTF8.self) != prompt {
-            throw .invalidRequest("'\(folder)' holds class images for \"\(String(decoding: old, as: UTF8.self))\", not \"\(prompt)\"; choose another class_data_dir")
+        if let old = FileManager.default.contents(atPath: manifest), String(decoding: old, as: UTF8.self) != manifestText {
+            let was = String(decoding: old, as: UTF8.self).replacingOccurrences(of: "\n", with: "\" | \"")
+            throw .invalidRequest("'\(folder)' holds class images for \"\(was)\", not \"\(prompts.joined(separator: "\" | \""))\"; choose another class_data_dir")
         }
-        try? Data(prompt.utf8).write(to: URL(fileURLWithPath: manifest))
+        try? Data(manifestText.utf8).write(to: URL(fileURLWithPath: manifest))
         var made = 0
         let already = existing
         for i in 0..<count where !FileManager.default.fileExists(atPath: path(i)) {
             if isCancelled() { throw .cancelled }
-            var request = GenerationRequest(prompt: prompt)
+            var request = GenerationRequest(prompt: prompt(i))
             request.steps = steps
             request.guidance = guidance
             request.seed = seed &+ UInt32(i)

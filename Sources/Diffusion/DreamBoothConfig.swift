@@ -16,6 +16,10 @@ public struct DreamBoothConfig: Codable, Sendable, Equatable {
     public var instancePrompt: String?
     /// Default "a photo of a {class_noun}".
     public var classPrompt: String?
+    /// Several class prompts, cycled through as class images are generated (each image trains with the
+    /// prompt that made it). For a base model that only knows full captions, varied ones keep the
+    /// class images in what it can draw. Overrides `classPrompt`.
+    public var classPrompts: [String]?
     public var withPriorPreservation: Bool = true
     public var priorLossWeight: Float = 1
     public var numClassImages: Int = 100
@@ -60,7 +64,7 @@ public struct DreamBoothConfig: Codable, Sendable, Equatable {
     public var outputDir: String
 
     enum CodingKeys: String, CodingKey {
-        case pretrainedModel, instanceDataDir, identifier, classNoun, instancePrompt, classPrompt
+        case pretrainedModel, instanceDataDir, identifier, classNoun, instancePrompt, classPrompt, classPrompts
         case withPriorPreservation, priorLossWeight, numClassImages, classDataDir, classImageSteps, classImageGuidance
         case resolution, centerCrop, randomFlip, learningRate, adamBeta1, adamBeta2
         case adamWeightDecay, adamEpsilon, lrScheduler, lrWarmupSteps, maxTrainSteps, trainBatchSize
@@ -78,6 +82,7 @@ public struct DreamBoothConfig: Codable, Sendable, Equatable {
         classNoun = try c.decode(String.self, forKey: .classNoun)
         instancePrompt = try c.decodeIfPresent(String.self, forKey: .instancePrompt)
         classPrompt = try c.decodeIfPresent(String.self, forKey: .classPrompt)
+        classPrompts = try c.decodeIfPresent([String].self, forKey: .classPrompts)
         withPriorPreservation = try c.value(.withPriorPreservation, withPriorPreservation)
         priorLossWeight = try c.value(.priorLossWeight, priorLossWeight)
         numClassImages = try c.value(.numClassImages, numClassImages)
@@ -127,6 +132,8 @@ public struct DreamBoothConfig: Codable, Sendable, Equatable {
 
     public var resolvedInstancePrompt: String { instancePrompt ?? "a photo of \(identifier) \(classNoun)" }
     public var resolvedClassPrompt: String { classPrompt ?? "a photo of a \(classNoun)" }
+    /// The prompts class images are generated and trained with.
+    public var resolvedClassPrompts: [String] { classPrompts.flatMap { $0.isEmpty ? nil : $0 } ?? [resolvedClassPrompt] }
 
     /// Problems that the schema cannot see (relations between keys), each naming its key.
     public func problems() -> [String] {
@@ -136,6 +143,9 @@ public struct DreamBoothConfig: Codable, Sendable, Equatable {
         if gradientAccumulationSteps < 1 { p.append("gradient_accumulation_steps must be at least 1") }
         if checkpointingSteps < 1 { p.append("checkpointing_steps must be at least 1") }
         if let l = checkpointsTotalLimit, l < 1 { p.append("checkpoints_total_limit must be at least 1") }
+        if let prompts = classPrompts, prompts.isEmpty || prompts.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            p.append("class_prompts must list at least one non-empty prompt")
+        }
         if withPriorPreservation && numClassImages < 1 { p.append("num_class_images must be at least 1 with prior preservation") }
         if !["constant", "constant_with_warmup", "linear", "cosine"].contains(lrScheduler) {
             p.append("lr_scheduler '\(lrScheduler)' is not one of constant, constant_with_warmup, linear, cosine")

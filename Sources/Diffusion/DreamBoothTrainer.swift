@@ -93,7 +93,7 @@ public final class DreamBoothTrainer {
     /// Settings that change what a step computes; resuming under different ones is refused.
     var configDigest: String {
         let c = config
-        let parts: [String] = [modelPath, c.instanceDataDir, c.resolvedInstancePrompt, c.resolvedClassPrompt, "\(c.withPriorPreservation)", "\(c.priorLossWeight)",
+        let parts: [String] = [modelPath, c.instanceDataDir, c.resolvedInstancePrompt, c.resolvedClassPrompts.joined(separator: "\n"), "\(c.withPriorPreservation)", "\(c.priorLossWeight)",
                                "\(c.numClassImages)", "\(resolution)", "\(c.centerCrop)", "\(c.randomFlip)", "\(c.learningRate)", "\(c.adamBeta1)",
                                "\(c.adamBeta2)", "\(c.adamWeightDecay)", "\(c.adamEpsilon)", c.lrScheduler, "\(c.lrWarmupSteps)", "\(c.trainBatchSize)",
                                "\(c.gradientAccumulationSteps)", "\(c.maxGradNorm)", "\(c.seed)", "\(c.offsetNoise)", "\(String(describing: c.snrGamma))",
@@ -121,15 +121,22 @@ public final class DreamBoothTrainer {
 
         // Data: instance photos; class images generated once and read back from disk.
         let instances = try TrainingImages(folder: c.instanceDataDir, resolution: resolution)
+        let instancePrompts = instances.captions.map { $0 ?? c.resolvedInstancePrompt }
+        if let unbound = instances.captions.firstIndex(where: { $0 != nil && !$0!.lowercased().contains(c.identifier.lowercased()) }) {
+            warnings.append("the caption of '\(instances.files[unbound])' does not contain the identifier \"\(c.identifier)\"; that photo will not teach it")
+        }
         var classImages: [Tensor] = []
+        var classPrompts: [String] = []
         var generated = 0
         if c.withPriorPreservation {
-            let folder = c.classDataDir ?? ClassImageSet.defaultFolder(model: modelPath, prompt: c.resolvedClassPrompt, resolution: resolution, cacheRoot: cacheRoot)
-            let set = ClassImageSet(folder: folder, prompt: c.resolvedClassPrompt, count: c.numClassImages)
+            let joined = c.resolvedClassPrompts.joined(separator: "\n")
+            let folder = c.classDataDir ?? ClassImageSet.defaultFolder(model: modelPath, prompt: joined, resolution: resolution, cacheRoot: cacheRoot)
+            let set = ClassImageSet(folder: folder, prompts: c.resolvedClassPrompts, count: c.numClassImages)
             generated = try set.fill(pipeline: pipeline, resolution: resolution, steps: c.classImageSteps, guidance: c.classImageGuidance,
                                      seed: c.seed, progress: { progress(Progress(phase: .classImages, done: $0, total: $1, metrics: nil)) },
                                      isCancelled: isCancelled)
             classImages = try set.load(resolution: resolution)
+            classPrompts = (0..<classImages.count).map(set.prompt)
         }
 
         // What trains.
@@ -176,10 +183,13 @@ public final class DreamBoothTrainer {
 
         // Frozen parts' outputs, computed once.
         let scale = model.vae.config.scalingFactor
-        let instanceIds = model.tokenizer.encode(c.resolvedInstancePrompt).ids
-        let classIds = model.tokenizer.encode(c.resolvedClassPrompt).ids
-        let frozenContext: (instance: Tensor, prior: Tensor)? = c.trainTextEncoder ? nil : try Autograd.withoutGrad { () throws(DiffusionError) in
-            (try model.textEncoder([instanceIds]), try model.textEncoder([classIds]))
+        // Frozen text encoder: each distinct prompt's embedding, computed once.
+        var frozenContext: [String: Tensor] = [:]
+        if !c.trainTextEncoder {
+            for prompt in Set(instancePrompts + classPrompts) {
+                let ids = model.tokenizer.encode(prompt).ids
+                frozenContext[prompt] = try Autograd.withoutGrad { () throws(DiffusionError) in try model.textEncoder([ids]) }
+            }
         }
         var latentCache: [String: LatentDistribution] = [:]
         func posterior(_ image: Tensor, key: String?) throws(DiffusionError) -> LatentDistribution {
@@ -248,26 +258,26 @@ public final class DreamBoothTrainer {
             let stepStart = Date()
             var instanceSum: Float = 0, priorSum: Float = 0
             for _ in 0..<c.gradientAccumulationSteps {
-                var x: [Tensor] = [], ids: [[Int]] = []
+                var x: [Tensor] = [], prompts: [String] = []
                 for j in 0..<b {
-                    x.append(try latents(instances.images, order(cursor + j, count: instances.images.count, salt: 1), kind: "instance"))
-                    ids.append(instanceIds)
+                    let k = order(cursor + j, count: instances.images.count, salt: 1)
+                    x.append(try latents(instances.images, k, kind: "instance"))
+                    prompts.append(instancePrompts[k])
                 }
                 if c.withPriorPreservation {
                     for j in 0..<b {
-                        x.append(try latents(classImages, order(cursor + j, count: classImages.count, salt: 2), kind: "class"))
-                        ids.append(classIds)
+                        let k = order(cursor + j, count: classImages.count, salt: 2)
+                        x.append(try latents(classImages, k, kind: "class"))
+                        prompts.append(classPrompts[k])
                     }
                 }
                 cursor += b
                 let x0 = try neural { () throws(NeuralError) in try Tensor.concat(x, dim: 0) }
                 let context: Tensor
-                if let frozen = frozenContext {
-                    context = try neural { () throws(NeuralError) in
-                        try Tensor.concat(Array(repeating: frozen.instance, count: b) + Array(repeating: frozen.prior, count: x.count - b), dim: 0)
-                    }
+                if c.trainTextEncoder {
+                    context = try model.textEncoder(prompts.map { model.tokenizer.encode($0).ids })
                 } else {
-                    context = try model.textEncoder(ids)
+                    context = try neural { () throws(NeuralError) in try Tensor.concat(prompts.map { frozenContext[$0]! }, dim: 0) }
                 }
                 let draw = objective.draw(latentShape: x0.shape, rng: &rng)
                 let (loss, instanceLoss, priorLoss) = try neural { () throws(NeuralError) -> (Tensor, Float, Float) in

@@ -110,8 +110,30 @@ public struct ShapesPersonalization {
         return quick ? Array(all.prefix(4)) : all
     }
 
+    /// The evaluation's class prompt in a context: the subject's class in its main colour ("a photo of a
+    /// large red square …"), which the subject answers as "a dog" answers a particular dog. Without a
+    /// colour the caption would be one the base model never saw.
+    func classPrompt(_ subject: ShapesSubject, _ scene: ShapesScene) -> String {
+        scene.caption(object: "\(subject.color.rawValue) \(subject.classNoun)")
+    }
+
+    /// Captions of the class images: plain members of the class in every colour and random contexts. The
+    /// base model only ever saw full captions, so "a photo of a square" alone draws nothing it knows.
+    func classPrompts(_ subject: ShapesSubject) -> [String] {
+        var rng = NumPyRandom(seed: 2024)
+        let world = ShapesWorld()
+        return (0..<classImages).map { i in
+            var scene = world.randomScene(&rng)
+            scene.shape = subject.shape
+            scene.color = ShapeColor.allCases[i % ShapeColor.allCases.count]
+            scene.pattern = .solid
+            return scene.caption()
+        }
+    }
+
     /// Appearance similarity that separates the subject from plain members of its class, calibrated on
-    /// world renders: halfway between the subject's self-similarity and a plain object's similarity to it.
+    /// world renders: halfway between the subject's self-similarity and the similarity to it of what the
+    /// class prompt asks for (a plain object of the subject's class and main colour).
     func threshold(_ subject: ShapesSubject, photos: [[Float]], oracle: ShapesOracle) -> Float {
         let world = ShapesWorld()
         var rng = NumPyRandom(seed: 77)
@@ -121,9 +143,9 @@ public struct ShapesPersonalization {
             return s.reduce(0, +) / Float(Swift.max(1, s.count))
         }
         let own = meanSimilarity(contexts.map { subject.scene(size: $0.0, position: $0.1, background: $0.2) })
-        let plain = meanSimilarity(ShapeColor.allCases.flatMap { color in contexts.map {
-            ShapesScene(shape: subject.shape, color: color, size: $0.0, position: $0.1, background: $0.2)
-        } })
+        let plain = meanSimilarity(contexts.map {
+            ShapesScene(shape: subject.shape, color: subject.color, size: $0.0, position: $0.1, background: $0.2)
+        })
         return (own + plain) / 2
     }
 
@@ -168,7 +190,7 @@ public struct ShapesPersonalization {
             if let r = oracle.read(mine) {
                 honoured += Float([r.size == size, r.position == position, r.background == background].filter { $0 }.count) / 3
             }
-            let plain = try sample(scene.caption(object: subject.classNoun), i)
+            let plain = try sample(classPrompt(subject, scene), i)
             classImages.append(plain)
             if let d = AppearanceDescriptor.of(plain, oracle: oracle),
                photos.map({ AppearanceDescriptor.similarity(d, $0) }).reduce(0, +) / Float(photos.count) >= tau {
@@ -202,8 +224,10 @@ public struct ShapesPersonalization {
             let photos = workDir + "/subjects/" + subject.name
             do {
                 try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
-                for (i, image) in subject.trainingImages().enumerated() {
+                for (i, (image, scene)) in Swift.zip(subject.trainingImages(), subject.trainingScenes).enumerated() {
                     try PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data)).write(to: photos + "/\(i).png")
+                    // Each photo's caption, in the words the base model learned, with the identifier for the object.
+                    try Data(scene.caption(object: "\(identifier) \(subject.classNoun)").utf8).write(to: URL(fileURLWithPath: photos + "/\(i).txt"))
                 }
             } catch { throw .io("cannot write the subject photos to '\(photos)': \(error)") }
             var columns: [[Tensor]] = []
@@ -215,6 +239,7 @@ public struct ShapesPersonalization {
                 c.withPriorPreservation = setting.priorPreservation
                 c.trainTextEncoder = setting.trainTextEncoder
                 c.numClassImages = classImages
+                c.classPrompts = classPrompts(subject)
                 c.classDataDir = workDir + "/class-images/" + subject.classNoun
                 c.classImageSteps = samplingSteps
                 c.classImageGuidance = guidance

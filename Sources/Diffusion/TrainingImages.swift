@@ -8,6 +8,9 @@ public struct TrainingImages: Sendable {
     /// Each image [3, h, w] in 0…1 after the resize (one side equals the resolution).
     public let images: [Tensor]
     public let files: [String]
+    /// Per image, the text of a caption file beside it (`photo.txt` for `photo.png`), as kohya's
+    /// trainers read them; nil where there is none (the instance prompt applies).
+    public let captions: [String?]
     public let resolution: Int
 
     /// Reads every PNG in `folder` (sorted by name). Other files are reported, not silently skipped.
@@ -19,7 +22,8 @@ public struct TrainingImages: Sendable {
         }
         let names = ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
         let pngs = names.filter { $0.lowercased().hasSuffix(".png") }
-        if let other = names.first(where: { !$0.lowercased().hasSuffix(".png") && !$0.lowercased().hasSuffix(".json") }) {
+        let allowed = [".png", ".json", ".txt"]
+        if let other = names.first(where: { name in !allowed.contains { name.lowercased().hasSuffix($0) } }) {
             throw .invalidRequest("'\(folder)/\(other)' is not a PNG; convert the training photos to PNG (Atelier reads PNG only)")
         }
         guard !pngs.isEmpty else { throw .invalidRequest("the image folder '\(folder)' has no PNG images") }
@@ -36,6 +40,12 @@ public struct TrainingImages: Sendable {
         }
         self.images = images
         files = pngs.map { folder + "/" + $0 }
+        captions = pngs.map { name -> String? in
+            let caption = folder + "/" + String(name.dropLast(4)) + ".txt"
+            guard let data = fm.contents(atPath: caption) else { return nil }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : text
+        }
         self.resolution = resolution
     }
 

@@ -1290,6 +1290,18 @@ enum EmbeddedSchemas {
       ],
       "description": "Default: a photo of a {class_noun}."
     },
+    "class_prompts": {
+      "type": [
+        "array",
+        "null"
+      ],
+      "items": {
+        "type": "string",
+        "minLength": 1
+      },
+      "minItems": 1,
+      "description": "Several class prompts, cycled through as class images are generated; each image trains with the prompt that made it. Overrides class_prompt."
+    },
     "with_prior_preservation": {
       "type": "boolean"
     },

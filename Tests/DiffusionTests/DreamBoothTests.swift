@@ -117,6 +117,41 @@ final class DreamBoothTests: XCTestCase {
         XCTAssertEqual(images["final"]?.first?[1], 36, "the final grid (one 32-pixel sample and its gutters)")
     }
 
+    func testCaptionFilesAndSeveralClassPromptsGiveEachImageItsOwnPrompt() throws {
+        let fm = FileManager.default
+        let photos = Self.root + "/captioned-photos"
+        try fm.createDirectory(atPath: photos, withIntermediateDirectories: true)
+        for i in 0..<3 { try fm.copyItem(atPath: Self.instances + "/\(i).png", toPath: photos + "/\(i).png") }
+        try Data("a photo of a large zwx square in the center on a gray background\n".utf8).write(to: URL(fileURLWithPath: photos + "/0.txt"))
+        try Data("a photo of a medium square on the left".utf8).write(to: URL(fileURLWithPath: photos + "/1.txt"))
+        let read = try TrainingImages(folder: photos, resolution: 32)
+        XCTAssertEqual(read.captions, ["a photo of a large zwx square in the center on a gray background", "a photo of a medium square on the left", nil],
+                       "a caption file beside a photo is its prompt; a photo without one takes the instance prompt")
+
+        var c = config("captioned", steps: 2)
+        c.instanceDataDir = photos
+        c.classDataDir = Self.root + "/class-images-varied"
+        c.numClassImages = 3
+        c.classPrompts = ["a photo of a red square", "a photo of a blue square"]
+        let summary = try DreamBoothTrainer(config: c, bpeVocabulary: nil).run()
+        XCTAssertEqual(summary.classImagesGenerated, 3)
+        XCTAssertTrue(summary.warnings.contains { $0.contains("1.png") && $0.contains("does not contain the identifier") }, "\(summary.warnings)")
+        let set = ClassImageSet(folder: try XCTUnwrap(c.classDataDir), prompts: c.resolvedClassPrompts, count: 3)
+        XCTAssertEqual((0..<3).map(set.prompt), ["a photo of a red square", "a photo of a blue square", "a photo of a red square"], "prompts are cycled")
+        XCTAssertEqual(String(decoding: try file(c.classDataDir! + "/class_prompt.txt"), as: UTF8.self), "a photo of a red square\na photo of a blue square")
+
+        // Class images made with other prompts are not mistaken for these.
+        var other = c
+        other.outputDir = Self.root + "/captioned-other"
+        other.classPrompts = ["a photo of a green square"]
+        XCTAssertThrowsError(try DreamBoothTrainer(config: other, bpeVocabulary: nil).run()) { e in
+            XCTAssertTrue("\(e)".contains("a photo of a red square\" | \"a photo of a blue square") && "\(e)".contains("class_data_dir"), "\(e)")
+        }
+        var empty = c
+        empty.classPrompts = []
+        XCTAssertTrue(empty.problems().contains { $0.contains("class_prompts") })
+    }
+
     func testLoRACheckpointsHoldOnlyTheAdaptersAndTheExportMergesThem() throws {
         var c = config("lora", steps: 3)
         c.useLora = true

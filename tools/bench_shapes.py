@@ -8,7 +8,8 @@
    (the same scenes through the VAE alone: the ceiling any sampler has).
 2. `atelier demo personalize --subject split-square`: the issue's budget (≤ 10 minutes for one subject).
 3. `atelier demo personalize --ablation --json`: DreamBooth on the Shapes subjects with and without prior
-   preservation, text encoder frozen and trained; subject fidelity, prompt fidelity, PRES, DIV. The grids
+   preservation, text encoder frozen and trained, after the untrained base model; subject fidelity, prompt
+   fidelity, PRES, class accuracy, DIV. The grids
    are copied to docs/shapes/ and linked from the section.
 No peer runs here: the figures are the paper's ablation reproduced, not a speed comparison."""
 
@@ -55,7 +56,8 @@ def main():
             shutil.copy(g, ROOT / "docs/shapes" / g.name)
         table = (Path(tmp) / "personalize.md").read_text()
     lines = [SECTION, "",
-             f"The embedded Shapes model (`models/shapes`), measured by the oracle (`make bench-shapes`, tools/bench_shapes.py).", "",
+             f"The embedded Shapes model (`models/shapes`), measured by the oracle (`make bench-shapes`, tools/bench_shapes.py). "
+             "How it was trained, run by run, is in [models/shapes/README.md](models/shapes/README.md).", "",
              f"Base model, {base['samples']} held-out captions ({base['steps']} {base['scheduler']} steps, guidance {base['guidance']}): "
              f"prompted shape and colour recovered in **{base['shape_and_color_accuracy'] * 100:.1f}%** (target ≥ 90%); shape {base['shape_accuracy'] * 100:.1f}%, "
              f"colour {base['color_accuracy'] * 100:.1f}%, size {base['size_accuracy'] * 100:.1f}%, position {base['position_accuracy'] * 100:.1f}%, "
@@ -66,11 +68,13 @@ def main():
              f"preservation, sampling, evaluation) took {budget['seconds'] / 60:.1f} minutes on this machine (target ≤ 10).", "",
              f"DreamBooth ablation (`atelier demo personalize --ablation`{' --quick' if args.quick else ''}): {report['steps']} steps per setting, "
              f"{report['class_images']} class images, identifier `zwx`; {report['seconds']:.0f} s in all. Subject fidelity and PRES use a fixed "
-             "appearance descriptor (the object's box as an 8×8 colour grid), prompt fidelity the oracle; PRES counts class-prompt samples "
-             f"whose appearance is closer to the subject than the threshold {report['subject_threshold']:.3f}.", "",
+             "appearance descriptor (the object's box as an 8×8 colour grid), prompt fidelity the oracle; PRES, as in the paper, is the mean "
+             "similarity of class-prompt samples to the subject's photos; class accuracy counts "
+             "class-prompt samples in which the oracle reads the class and colour asked for (language drift lowers it). The `base` row "
+             "is the untrained model, measured the same way.", "",
              table.strip(), ""]
     lines += [f"Grid ({g.stem[5:]}): [docs/shapes/{g.name}](docs/shapes/{g.name}) — rows: prompts with the identifier, then the same prompts with the class "
-              "noun only; columns: the settings in the table's order." for g in grids]
+              "noun only; columns: the base model, then the settings in the table's order." for g in grids]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:

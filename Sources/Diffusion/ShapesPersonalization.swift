@@ -39,8 +39,12 @@ public struct PersonalizationMetrics: Codable, Sendable {
     public let subjectFidelity: Float
     /// CLIP-T analogue: share of the requested context (size, position, background) the oracle finds honoured.
     public let promptFidelity: Float
-    /// Share of class-prompt samples (no identifier) that look like the subject; lower is better.
+    /// The paper's PRES: mean appearance similarity of class-prompt samples (no identifier) to the real
+    /// subject photos; lower is better. The base model's value is what plain members of the class score.
     public let pres: Float
+    /// Share of class-prompt samples in which the oracle reads the class and colour asked for: how much of
+    /// its class the model kept (language drift lowers it, as "a dog" drawing no dog would).
+    public let classAccuracy: Float
     /// Diversity of identifier samples: mean pairwise pixel distance (0…1).
     public let div: Float
     public let subjectSamples: Int
@@ -63,8 +67,6 @@ public struct PersonalizationReport: Codable, Sendable {
     public let steps: Int
     public let classImages: Int
     public let quick: Bool
-    /// Appearance similarity above which a sample counts as the subject (PRES).
-    public let subjectThreshold: Float
     public let rows: [PersonalizationRow]
     public let seconds: Double
 }
@@ -131,45 +133,20 @@ public struct ShapesPersonalization {
         }
     }
 
-    /// Appearance similarity that separates the subject from plain members of its class, calibrated on
-    /// world renders: halfway between the subject's self-similarity and the similarity to it of what the
-    /// class prompt asks for (a plain object of the subject's class and main colour).
-    func threshold(_ subject: ShapesSubject, photos: [[Float]], oracle: ShapesOracle) -> Float {
-        let world = ShapesWorld()
-        var rng = NumPyRandom(seed: 77)
-        func meanSimilarity(_ scenes: [ShapesScene]) -> Float {
-            let d = scenes.compactMap { AppearanceDescriptor.of(world.render($0, rng: &rng), oracle: oracle) }
-            let s = d.flatMap { x in photos.map { AppearanceDescriptor.similarity(x, $0) } }
-            return s.reduce(0, +) / Float(Swift.max(1, s.count))
-        }
-        let own = meanSimilarity(contexts.map { subject.scene(size: $0.0, position: $0.1, background: $0.2) })
-        let plain = meanSimilarity(contexts.map {
-            ShapesScene(shape: subject.shape, color: subject.color, size: $0.0, position: $0.1, background: $0.2)
-        })
-        return (own + plain) / 2
-    }
-
     /// Samples identifier and class prompts from a pipeline and measures them.
     public func evaluate(_ pipeline: StableDiffusionPipeline, subject: ShapesSubject, seed: UInt32 = 0) throws(DiffusionError) -> (PersonalizationMetrics, subject: [Tensor], classImages: [Tensor]) {
-        try evaluate(pipeline, subject: subject, reference: SubjectReference(subject, demo: self), seed: seed)
+        try evaluate(pipeline, subject: subject, photos: Self.photoDescriptors(subject), seed: seed)
     }
 
-    /// The subject's photo descriptors and PRES threshold: the same for every setting, so made once.
-    struct SubjectReference {
-        let photos: [[Float]]
-        let threshold: Float
-
-        init(_ subject: ShapesSubject, demo: ShapesPersonalization) {
-            let oracle = ShapesOracle()
-            photos = subject.trainingImages().compactMap { AppearanceDescriptor.of($0, oracle: oracle) }
-            threshold = demo.threshold(subject, photos: photos, oracle: oracle)
-        }
+    /// Appearance descriptors of the subject's real photos, which every metric compares against.
+    static func photoDescriptors(_ subject: ShapesSubject) -> [[Float]] {
+        let oracle = ShapesOracle()
+        return subject.trainingImages().compactMap { AppearanceDescriptor.of($0, oracle: oracle) }
     }
 
-    func evaluate(_ pipeline: StableDiffusionPipeline, subject: ShapesSubject, reference: SubjectReference,
+    func evaluate(_ pipeline: StableDiffusionPipeline, subject: ShapesSubject, photos: [[Float]],
                   seed: UInt32) throws(DiffusionError) -> (PersonalizationMetrics, subject: [Tensor], classImages: [Tensor]) {
         let oracle = ShapesOracle()
-        let photos = reference.photos, tau = reference.threshold
         func sample(_ prompt: String, _ i: Int) throws(DiffusionError) -> Tensor {
             var r = GenerationRequest(prompt: prompt)
             r.steps = samplingSteps
@@ -179,7 +156,7 @@ public struct ShapesPersonalization {
             return Tensor(shape: Array(out.shape.dropFirst()), data: out.data)
         }
         var subjectImages: [Tensor] = [], classImages: [Tensor] = []
-        var fidelity: Float = 0, honoured: Float = 0, lookAlike = 0
+        var fidelity: Float = 0, honoured: Float = 0, classLikeness: Float = 0, classKept = 0
         for (i, (size, position, background)) in contexts.enumerated() {
             let scene = subject.scene(size: size, position: position, background: background)
             let mine = try sample(scene.caption(object: "\(identifier) \(subject.classNoun)"), i)
@@ -192,9 +169,9 @@ public struct ShapesPersonalization {
             }
             let plain = try sample(classPrompt(subject, scene), i)
             classImages.append(plain)
-            if let d = AppearanceDescriptor.of(plain, oracle: oracle),
-               photos.map({ AppearanceDescriptor.similarity(d, $0) }).reduce(0, +) / Float(photos.count) >= tau {
-                lookAlike += 1
+            if let r = oracle.read(plain), r.shape == subject.shape, r.color == subject.color { classKept += 1 }
+            if let d = AppearanceDescriptor.of(plain, oracle: oracle) {
+                classLikeness += photos.map { AppearanceDescriptor.similarity(d, $0) }.reduce(0, +) / Float(photos.count)
             }
         }
         var pairs: Float = 0, distance: Float = 0
@@ -205,32 +182,31 @@ public struct ShapesPersonalization {
             }
         }
         let n = Float(contexts.count)
-        let metrics = PersonalizationMetrics(subjectFidelity: fidelity / n, promptFidelity: honoured / n, pres: Float(lookAlike) / n,
+        let metrics = PersonalizationMetrics(subjectFidelity: fidelity / n, promptFidelity: honoured / n, pres: classLikeness / n,
+                                             classAccuracy: Float(classKept) / n,
                                              div: pairs > 0 ? distance / pairs : 0, subjectSamples: contexts.count, classSamples: contexts.count)
         return (metrics, subjectImages, classImages)
     }
 
-    /// Trains and measures every setting for every subject. Returns the report and, per subject, a grid
-    /// (rows: identifier prompts then class prompts; columns: settings).
+    /// Trains and measures every setting for every subject, after a "base" row for the untrained model.
+    /// Returns the report and, per subject, a grid (rows: identifier prompts then class prompts; columns:
+    /// the base model, then the settings).
     public func run(subjects: [ShapesSubject], settings: [Setting], bpeVocabulary: String?,
                     progress: (String) -> Void = { _ in }) throws(DiffusionError) -> (PersonalizationReport, [String: PNGImage]) {
         let started = Date()
         var rows: [PersonalizationRow] = []
         var grids: [String: PNGImage] = [:]
-        var tau: Float = 0
         for subject in subjects {
-            let reference = SubjectReference(subject, demo: self)
-            tau = reference.threshold
+            let reference = Self.photoDescriptors(subject)
             let photos = workDir + "/subjects/" + subject.name
-            do {
-                try FileManager.default.createDirectory(atPath: photos, withIntermediateDirectories: true)
-                for (i, (image, scene)) in Swift.zip(subject.trainingImages(), subject.trainingScenes).enumerated() {
-                    try PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data)).write(to: photos + "/\(i).png")
-                    // Each photo's caption, in the words the base model learned, with the identifier for the object.
-                    try Data(scene.caption(object: "\(identifier) \(subject.classNoun)").utf8).write(to: URL(fileURLWithPath: photos + "/\(i).txt"))
-                }
-            } catch { throw .io("cannot write the subject photos to '\(photos)': \(error)") }
-            var columns: [[Tensor]] = []
+            try subject.writePhotos(to: photos, identifier: identifier)
+            // The untrained base model, measured the same way: the reference the settings drift from.
+            progress("\(subject.name): sampling the base model")
+            let base = try StableDiffusionModel.load(baseModel, bpeVocabulary: bpeVocabulary)
+            let (baseMetrics, baseMine, basePlain) = try evaluate(StableDiffusionPipeline(model: base), subject: subject, photos: reference, seed: 0)
+            rows.append(PersonalizationRow(subject: subject.name, setting: "base", priorPreservation: false, trainTextEncoder: false,
+                                           metrics: baseMetrics, finalLoss: nil, trainSeconds: 0))
+            var columns: [[Tensor]] = [baseMine + basePlain]
             for setting in settings {
                 progress("\(subject.name): training \(setting.name) (\(steps) steps)")
                 var c = DreamBoothConfig(instanceDataDir: photos, classNoun: subject.classNoun, outputDir: workDir + "/runs/\(subject.name)-\(setting.name)")
@@ -255,7 +231,7 @@ public struct ShapesPersonalization {
                 let summary = try trainer.run()
                 let trainSeconds = Date().timeIntervalSince(trainStart)
                 progress("\(subject.name): sampling \(setting.name)")
-                let (metrics, mine, plain) = try evaluate(StableDiffusionPipeline(model: trainer.model), subject: subject, reference: reference, seed: 0)
+                let (metrics, mine, plain) = try evaluate(StableDiffusionPipeline(model: trainer.model), subject: subject, photos: reference, seed: 0)
                 rows.append(PersonalizationRow(subject: subject.name, setting: setting.name, priorPreservation: setting.priorPreservation,
                                                trainTextEncoder: setting.trainTextEncoder, metrics: metrics, finalLoss: summary.finalLoss,
                                                trainSeconds: trainSeconds))
@@ -264,20 +240,20 @@ public struct ShapesPersonalization {
             // Row-major: each prompt a row, each setting a column.
             var cells: [Tensor] = []
             for r in 0..<(columns.first?.count ?? 0) { for col in columns { cells.append(col[r]) } }
-            grids[subject.name] = PNGImage.grid(cells, columns: settings.count)
+            grids[subject.name] = PNGImage.grid(cells, columns: columns.count)
         }
-        let report = PersonalizationReport(baseModel: baseModel, steps: steps, classImages: classImages, quick: quick, subjectThreshold: tau,
+        let report = PersonalizationReport(baseModel: baseModel, steps: steps, classImages: classImages, quick: quick,
                                            rows: rows, seconds: Date().timeIntervalSince(started))
         return (report, grids)
     }
 
     /// The Markdown table of a report.
     public static func markdown(_ r: PersonalizationReport) -> String {
-        var s = "| subject | setting | subject fidelity ↑ | prompt fidelity ↑ | PRES ↓ | DIV ↑ | final loss | train s |\n|---|---|---|---|---|---|---|---|\n"
+        var s = "| subject | setting | subject fidelity ↑ | prompt fidelity ↑ | PRES ↓ | class accuracy ↑ | DIV ↑ | final loss | train s |\n|---|---|---|---|---|---|---|---|---|\n"
         for row in r.rows {
             let m = row.metrics
-            s += String(format: "| %@ | %@ | %.3f | %.3f | %.3f | %.3f | %@ | %.0f |\n", row.subject, row.setting, m.subjectFidelity, m.promptFidelity,
-                        m.pres, m.div, row.finalLoss.map { String(format: "%.4f", $0) } ?? "-", row.trainSeconds)
+            s += String(format: "| %@ | %@ | %.3f | %.3f | %.3f | %.3f | %.3f | %@ | %.0f |\n", row.subject, row.setting, m.subjectFidelity, m.promptFidelity,
+                        m.pres, m.classAccuracy, m.div, row.finalLoss.map { String(format: "%.4f", $0) } ?? "-", row.trainSeconds)
         }
         return s
     }

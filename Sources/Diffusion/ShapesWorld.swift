@@ -276,4 +276,16 @@ public struct ShapesSubject: Sendable, Equatable {
         var rng = NumPyRandom(seed: 1000 + UInt32(Self.all.firstIndex(of: self) ?? 0))
         return trainingScenes.map { world.render($0, rng: &rng) }
     }
+
+    /// Writes the training photos to `folder` as `i.png`, each with its caption in `i.txt`, in the words
+    /// the base model learned with `identifier` for the object ("a photo of a large zwx square …").
+    public func writePhotos(to folder: String, identifier: String) throws(DiffusionError) {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (i, (image, scene)) in Swift.zip(trainingImages(), trainingScenes).enumerated() {
+                try PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data)).write(to: folder + "/\(i).png")
+                try Data((scene.caption(object: "\(identifier) \(classNoun)") + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/\(i).txt"))
+            }
+        } catch { throw .io("cannot write the photos of '\(name)' to '\(folder)': \(error)") }
+    }
 }

@@ -110,18 +110,16 @@ struct DemoVAECommand: ParsableCommand {
 struct DemoSubjectsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subjects",
-        abstract: "Write each Shapes subject's 4 training photos to OUT/NAME/ (deterministic; examples/subjects was made this way).")
+        abstract: "Write each Shapes subject's 4 training photos, with their captions, to OUT/NAME/ (deterministic; examples/subjects was made this way).")
 
     @Option(name: .long, help: "Output folder.") var out: String
+    @Option(name: .long, help: "The identifier the captions call the subject by.") var identifier: String = DreamBoothConfig.defaultIdentifier
 
     func run() throws {
         for subject in ShapesSubject.all {
             let folder = out + "/" + subject.name
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for (i, image) in subject.trainingImages().enumerated() {
-                try PNGImage(tensor: Tensor(shape: [1] + image.shape, data: image.data)).write(to: folder + "/\(i).png")
-            }
-            print("\(folder): 4 photos of a \(subject.color.rawValue) \(subject.classNoun) with its pattern")
+            try subject.writePhotos(to: folder, identifier: identifier)
+            print("\(folder): 4 photos of a \(subject.color.rawValue) \(subject.classNoun) with its pattern, captioned with '\(identifier) \(subject.classNoun)'")
         }
     }
 }
@@ -130,8 +128,8 @@ struct DemoSubjectsCommand: ParsableCommand {
 struct DemoPersonalizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "personalize",
-        abstract: "Run DreamBooth on Shapes subjects with and without prior preservation and measure subject fidelity, prompt fidelity, PRES and DIV.",
-        discussion: "Writes personalize.json, personalize.md and one grid-SUBJECT.png per subject (rows: prompts with the identifier, then without; columns: settings) into --out. --ablation adds the text-encoder-trained settings.")
+        abstract: "Run DreamBooth on Shapes subjects with and without prior preservation and measure subject fidelity, prompt fidelity, PRES, class accuracy and DIV.",
+        discussion: "Writes personalize.json, personalize.md and one grid-SUBJECT.png per subject (rows: prompts with the identifier, then without; columns: the base model, then the settings) into --out. --ablation adds the text-encoder-trained settings.")
 
     @Option(name: .long, help: "One subject (split-square, striped-circle, dotted-triangle); default: all.") var subject: String?
     @Flag(name: .long, help: "Also train with the text encoder (four settings instead of two).") var ablation = false

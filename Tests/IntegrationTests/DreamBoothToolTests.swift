@@ -168,4 +168,26 @@ final class DreamBoothToolTests: XCTestCase {
         XCTAssertNotEqual(bad, 0)
         XCTAssertTrue(badErr.contains("learning_rat"), badErr)
     }
+
+    /// examples/dreambooth.yaml, as the README tells a user to run it, on the embedded model: its
+    /// captioned photos and class prompts validate and train, and no caption lacks the identifier.
+    func testTheBundledExampleTrainsOnTheEmbeddedModel() throws {
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("subjects/split-square/0.txt").path),
+                      "demo subjects writes each photo's caption")
+        let run = dir.appendingPathComponent("example-run").path, classes = dir.appendingPathComponent("example-classes").path
+        let (status, out, err) = try runAtelier(["train", "--config", "examples/dreambooth.yaml", "--set", "max_train_steps=2",
+                                                 "--set", "num_class_images=6", "--set", "class_image_steps=2", "--set", "class_data_dir=" + classes,
+                                                 "--set", "pretrained_model=" + Repository.models + "/shapes",
+                                                 "--set", "validation_inference_steps=2", "--set", "output_dir=" + run],
+                                                env: ["ATELIER_MODELS": dir.appendingPathComponent("models").path])
+        XCTAssertEqual(status, 0, err)
+        let summary = try JSONParser.parse(out)
+        XCTAssertEqual(summary["steps"]?.intValue, 2)
+        XCTAssertEqual(summary["prior_preservation"], true)
+        XCTAssertEqual(summary["class_images_generated"]?.intValue, 6)
+        guard case .array(let warnings)? = summary["warnings"] else { return XCTFail(out) }
+        XCTAssertFalse(warnings.contains { $0.stringValue?.contains("caption") == true }, "every bundled caption names the subject: \(warnings)")
+        let prompts = try String(contentsOfFile: classes + "/class_prompt.txt", encoding: .utf8)
+        XCTAssertEqual(prompts.split(separator: "\n").count, 6, "one class image per listed prompt: \(prompts)")
+    }
 }

@@ -62,4 +62,10 @@ public enum Repository {
         }
         return root.appendingPathComponent(".build/debug/atelier").path
     }
+
+    /// Where the bootstrap installed the model files: $ATELIER_MODELS, else ~/.cache/atelier/models.
+    public static var models: String {
+        if let d = ProcessInfo.processInfo.environment["ATELIER_MODELS"], !d.isEmpty { return d }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/atelier/models").path
+    }
 }

@@ -121,12 +121,16 @@ public struct ShapesPersonalization {
 
     /// Captions of the class images: plain members of the class in every colour and random contexts. The
     /// base model only ever saw full captions, so "a photo of a square" alone draws nothing it knows.
-    func classPrompts(_ subject: ShapesSubject) -> [String] {
+    func classPrompts(_ subject: ShapesSubject) -> [String] { Self.classPrompts(for: subject.shape, count: classImages) }
+
+    /// `count` captions of plain `shape`s, cycling the colours, in contexts drawn with a fixed seed: the
+    /// class prompts DreamBooth needs on a Shapes-world model.
+    public static func classPrompts(for shape: ShapeKind, count: Int) -> [String] {
         var rng = NumPyRandom(seed: 2024)
         let world = ShapesWorld()
-        return (0..<classImages).map { i in
+        return (0..<count).map { i in
             var scene = world.randomScene(&rng)
-            scene.shape = subject.shape
+            scene.shape = shape
             scene.color = ShapeColor.allCases[i % ShapeColor.allCases.count]
             scene.pattern = .solid
             return scene.caption()

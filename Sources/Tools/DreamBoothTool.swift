@@ -41,15 +41,22 @@ public struct DreamBoothTrainTool: Tool {
             let name = URL(fileURLWithPath: instances).lastPathComponent
             object["output_dir"] = .string(service.outputDirectory.appendingPathComponent("runs/\(name)").path)
         }
+        let shapesClass = Self.shapesClass(of: instances.hasPrefix("/") ? instances : (base ?? FileManager.default.currentDirectoryPath) + "/" + instances)
         if object["class_noun"] == nil {
-            guard let noun = Self.shapesClass(of: instances.hasPrefix("/") ? instances : (base ?? FileManager.default.currentDirectoryPath) + "/" + instances) else {
+            guard let noun = shapesClass else {
                 throw ToolError.failed("class_noun is required: the subject's class (dog, cup, square…), used for the class prompt and prior preservation")
             }
-            object["class_noun"] = .string(noun)
+            object["class_noun"] = .string(noun.rawValue)
         }
-        let config: DreamBoothConfig
+        var config: DreamBoothConfig
         do { config = try DreamBoothConfigFile.decode(.object(object), name: "dreambooth_train arguments", base: base) } catch {
             throw ToolError.failed("\(error)")
+        }
+        // Shapes-world photos with no class prompt given: the class prompts the personalize demo measured
+        // (full captions of plain members of the class), since a bare "a photo of a square" draws nothing
+        // the Shapes model knows.
+        if let shape = shapesClass, shape.rawValue == config.classNoun, config.classPrompt == nil, config.classPrompts == nil {
+            config.classPrompts = ShapesPersonalization.classPrompts(for: shape, count: config.numClassImages)
         }
         // Whatever set them (arguments, settings, a config file), the run reads and writes inside the roots.
         _ = try service.sandbox.resolve(config.instanceDataDir)
@@ -60,13 +67,13 @@ public struct DreamBoothTrainTool: Tool {
     }
 
     /// For Shapes-world photos, the class is the shape the oracle reads, closely fitted, in every photo.
-    static func shapesClass(of folder: String) -> String? {
+    static func shapesClass(of folder: String) -> ShapeKind? {
         guard let photos = try? TrainingImages(folder: folder, resolution: 32) else { return nil }
         let oracle = ShapesOracle()
         let readings = photos.images.indices.map { oracle.read(photos.crop($0)) }
         guard readings.allSatisfy({ ($0?.shapeError ?? 1) < 0.25 }) else { return nil }
         let shapes = Set(readings.compactMap { $0?.shape })
-        return shapes.count == 1 ? shapes.first?.rawValue : nil
+        return shapes.count == 1 ? shapes.first : nil
     }
 
     public func run(_ arguments: JSONValue, context: ToolContext) async throws -> ToolOutput {

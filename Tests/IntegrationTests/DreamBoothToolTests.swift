@@ -66,6 +66,11 @@ final class DreamBoothToolTests: XCTestCase {
         let run = dir.appendingPathComponent("images/runs/split-square")
         let latest = try String(contentsOf: run.appendingPathComponent("checkpoints/latest"), encoding: .utf8)
         XCTAssertTrue(latest.hasPrefix("checkpoint-"), latest)
+        // With no class prompt given, Shapes photos get full captions of plain squares, which the model can draw.
+        let saved = try JSONParser.parse(String(contentsOf: run.appendingPathComponent("config.json"), encoding: .utf8))
+        let classPrompts = saved["class_prompts"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        XCTAssertEqual(classPrompts.count, 2, "\(saved)")
+        XCTAssertTrue(classPrompts.allSatisfy { $0.hasPrefix("a photo of a ") && $0.contains(" square ") && $0.hasSuffix(" background") }, "\(classPrompts)")
 
         // Resume from `latest`; a constant learning rate lets the resumed run end sooner (3 more steps).
         let resumedStep = try XCTUnwrap(Int(latest.dropFirst("checkpoint-".count)))

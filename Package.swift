@@ -23,6 +23,9 @@ let package = Package(
         // Numeric code is optimised even in debug builds: unoptimised it is ~30× slower, which makes
         // the test suite (real models, real ingests) slow for no benefit.
         .target(name: "Neural", dependencies: ["CBLAS"], swiftSettings: optimizedAlways),
+        // Hand-written SIMD kernels with run-time CPU dispatch (AVX2+FMA where present), optimised in
+        // every configuration.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Text", dependencies: ["Neural", "CZlib"], swiftSettings: optimizedAlways),
         .target(name: "Diffusion", dependencies: ["Neural", "Text", "CZlib"], swiftSettings: optimizedAlways),
@@ -41,7 +44,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Planner", dependencies: ["JSONSchema", "Text", "Neural"], swiftSettings: optimizedAlways),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage", "Planner"]),
-        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS", "Documents"], swiftSettings: optimizedAlways),
+        .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS", "CKernels", "Documents"], swiftSettings: optimizedAlways),
         .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "CodeAnalysis", "Diffusion", "Yams"]),
         .executableTarget(name: "atelier", dependencies: [
             "JSONSchema", "RPC", "MCP", "Orchestrator", "Planner", "Tools", "Neural", "Text", "Retrieval", "Documents", "CodeAnalysis", "Diffusion", "Storage",
@@ -59,7 +62,7 @@ let package = Package(
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Text", "Neural"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),
         .testTarget(name: "CodeAnalysisTests", dependencies: ["CodeAnalysis"]),
-        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Text", "Storage"]),
+        .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Text", "Storage", "CKernels"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "Orchestrator", "Tools", "Text", "Neural", "JSONSchema", "TestSupport"],

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Hierarchical navigable small-world graph (Malkov & Yashunin) over unit vectors, by inner product.
@@ -41,26 +42,8 @@ public final class HNSWIndex: @unchecked Sendable {
 
     // MARK: Distances and bookkeeping
 
-    /// Inner product with four independent SIMD accumulators (keeps the FMA pipes busy).
     @inline(__always) private func dot(_ v: UnsafePointer<Float>, _ q: UnsafePointer<Float>) -> Float {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var j = 0
-        let rv = UnsafeRawPointer(v), rq = UnsafeRawPointer(q)
-        while j + 32 <= dimension {
-            let o = j * 4
-            a0 += rv.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) * rq.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            a1 += rv.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self) * rq.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self)
-            a2 += rv.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self) * rq.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self)
-            a3 += rv.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self) * rq.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self)
-            j += 32
-        }
-        while j + 8 <= dimension {
-            a0 += rv.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * rq.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-            j += 8
-        }
-        var s = (a0 + a1 + a2 + a3).sum()
-        while j < dimension { s += v[j] * q[j]; j += 1 }
-        return s
+        ck_dot_f32(v, q, dimension)
     }
 
     private func randomLevel() -> Int {
@@ -102,37 +85,56 @@ public final class HNSWIndex: @unchecked Sendable {
         newVisitTag()
         let tag = visitedTag
         let m0 = self.m0, dimension = self.dimension
-        var candidates = Heap(max: true)   // closest first
-        var results = Heap(max: false)     // worst of the kept on top
-        // Raw pointers for the hot loop: no exclusivity checks or retains per neighbour.
+        var candidates = MinHeap()   // negated similarity: the closest on top
+        var results = MinHeap()      // the worst of the kept on top
+        candidates.reserve(ef * 2)
+        results.reserve(ef + 1)
+        // Raw pointers for the hot loop: no exclusivity checks or retains per neighbour. A node's
+        // unvisited neighbours are gathered first and scored in one call that prefetches each next row.
         return visitedMark.withUnsafeMutableBufferPointer { visited in
             links0.withUnsafeBufferPointer { links in
                 links0Count.withUnsafeBufferPointer { counts in
-                    for s in start {
-                        visited[Int(s)] = tag
-                        let sim = dot(vec + Int(s) * dimension, q)
-                        candidates.push((sim, s))
-                        results.push((sim, s))
-                    }
-                    while let (s, c) = candidates.pop() {
-                        if results.count >= ef, s < results.top!.0 { break }
-                        let upperList: [Int32] = level == 0 ? [] : (upper[c]?[safe: level - 1] ?? [])
-                        upperList.withUnsafeBufferPointer { ul in
-                            let list = level == 0
-                                ? UnsafeBufferPointer(rebasing: links[(Int(c) * m0)..<(Int(c) * m0 + Int(counts[Int(c)]))]) : ul
-                            for n in list {
-                                if visited[Int(n)] == tag { continue }
-                                visited[Int(n)] = tag
-                                let sn = self.dot(vec + Int(n) * dimension, q)
-                                if results.count < ef || sn > results.top!.0 {
-                                    candidates.push((sn, n))
-                                    results.push((sn, n))
-                                    if results.count > ef { _ = results.pop() }
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: m0) { fresh in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: m0) { sims in
+                            for s in start {
+                                visited[Int(s)] = tag
+                                let sim = dot(vec + Int(s) * dimension, q)
+                                candidates.push(-sim, s)
+                                results.push(sim, s)
+                            }
+                            while let (negated, c) = candidates.pop() {
+                                if results.count >= ef, -negated < results.topKey { break }
+                                let upperList: [Int32] = level == 0 ? [] : (upper[c]?[safe: level - 1] ?? [])
+                                upperList.withUnsafeBufferPointer { ul in
+                                    let list = level == 0
+                                        ? UnsafeBufferPointer(rebasing: links[(Int(c) * m0)..<(Int(c) * m0 + Int(counts[Int(c)]))]) : ul
+                                    var from = 0
+                                    while from < list.count {   // upper lists read from disk may exceed m0: in slices
+                                        var fresh_n = 0
+                                        while from < list.count, fresh_n < m0 {
+                                            let n = list[from]
+                                            from += 1
+                                            if visited[Int(n)] == tag { continue }
+                                            visited[Int(n)] = tag
+                                            fresh[fresh_n] = n
+                                            fresh_n += 1
+                                        }
+                                        if fresh_n == 0 { continue }
+                                        ck_dot_gather_f32(vec, fresh.baseAddress!, fresh_n, dimension, q, sims.baseAddress!)
+                                        for i in 0..<fresh_n {
+                                            let sn = sims[i], n = fresh[i]
+                                            if results.count < ef || sn > results.topKey {
+                                                candidates.push(-sn, n)
+                                                results.push(sn, n)
+                                                if results.count > ef { _ = results.pop() }
+                                            }
+                                        }
+                                    }
                                 }
                             }
+                            return results.items
                         }
                     }
-                    return results.items
                 }
             }
         }
@@ -292,44 +294,45 @@ public final class HNSWIndex: @unchecked Sendable {
     }
 }
 
-/// A binary heap of (similarity, node): a max-heap or a min-heap on similarity.
-struct Heap {
-    var items: [(Float, Int32)] = []
-    let max: Bool
-    init(max: Bool) { self.max = max }
+/// A binary min-heap of (key, node); a max-heap is the same with negated keys.
+struct MinHeap {
+    private(set) var items: [(Float, Int32)] = []
 
     var count: Int { items.count }
-    var top: (Float, Int32)? { items.first }
+    /// The smallest key; only valid when count > 0.
+    var topKey: Float { items[0].0 }
 
-    @inline(__always) func before(_ a: Float, _ b: Float) -> Bool { max ? a > b : a < b }
+    mutating func reserve(_ n: Int) { items.reserveCapacity(n) }
 
-    mutating func push(_ x: (Float, Int32)) {
-        items.append(x)
+    mutating func push(_ key: Float, _ node: Int32) {
+        items.append((key, node))
         var c = items.count - 1
-        while c > 0 {
+        while c > 0 {   // sift up with a hole: one write per level instead of a swap
             let p = (c - 1) / 2
-            if !before(items[c].0, items[p].0) { break }
-            items.swapAt(c, p)
+            if items[p].0 <= key { break }
+            items[c] = items[p]
             c = p
         }
+        items[c] = (key, node)
     }
 
     mutating func pop() -> (Float, Int32)? {
         guard !items.isEmpty else { return nil }
         let first = items[0]
         let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
+        let n = items.count
+        if n > 0 {
             var i = 0
             while true {
-                let l = 2 * i + 1, r = l + 1
-                var b = i
-                if l < items.count && before(items[l].0, items[b].0) { b = l }
-                if r < items.count && before(items[r].0, items[b].0) { b = r }
-                if b == i { break }
-                items.swapAt(i, b)
+                let l = 2 * i + 1
+                if l >= n { break }
+                let r = l + 1
+                let b = r < n && items[r].0 < items[l].0 ? r : l
+                if items[b].0 >= last.0 { break }
+                items[i] = items[b]
                 i = b
             }
+            items[i] = last
         }
         return first
     }

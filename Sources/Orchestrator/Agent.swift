@@ -144,7 +144,7 @@ public struct Agent: Sendable {
             callsMade += calls.count
             record.calls = results.map(\.call)
             trace.turns.append(record)
-            for r in results { messages.append(.tool(r.message, callId: r.call.id, name: r.call.name)) }
+            for r in results { messages.append(.tool(r.message, callId: r.call.id, name: r.call.name, data: r.call.status == "ok" ? r.call.result : nil)) }
             // Unanswered calls would make the conversation invalid for the API: answer them as skipped.
             for c in response.toolCalls.dropFirst(calls.count) {
                 messages.append(.tool("<tool_result name=\"\(c.name)\" status=\"skipped\">\nnot run: the tool-call budget is spent\n</tool_result>", callId: c.id, name: c.name))

@@ -15,6 +15,9 @@ public struct ChatMessage: Sendable, Equatable {
     public var toolCallId: String?
     /// For `tool` messages: the tool's name (some servers want it).
     public var name: String?
+    /// For `tool` messages: the tool's structured result, for a planner that reads data rather than
+    /// text (the offline planner filling a response schema). Never sent to a remote API.
+    public var data: JSONValue?
 
     public init(role: Role, content: String, toolCalls: [ToolCall] = [], toolCallId: String? = nil, name: String? = nil) {
         self.role = role
@@ -29,8 +32,10 @@ public struct ChatMessage: Sendable, Equatable {
     public static func assistant(_ text: String, toolCalls: [ToolCall] = []) -> ChatMessage {
         ChatMessage(role: .assistant, content: text, toolCalls: toolCalls)
     }
-    public static func tool(_ text: String, callId: String, name: String) -> ChatMessage {
-        ChatMessage(role: .tool, content: text, toolCallId: callId, name: name)
+    public static func tool(_ text: String, callId: String, name: String, data: JSONValue? = nil) -> ChatMessage {
+        var m = ChatMessage(role: .tool, content: text, toolCallId: callId, name: name)
+        m.data = data
+        return m
     }
 
     /// The message as the chat-completions API takes it.

@@ -86,9 +86,6 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
     static func requiredCount(_ schema: JSONValue) -> Int { schema["required"]?.arrayValue?.count ?? 0 }
 
     public func chat(_ request: ChatRequest, onDelta: @escaping @Sendable (ChatDelta) -> Void) async throws -> ChatResponse {
-        if request.responseSchema != nil {
-            throw LanguageModelError.unsupported("the offline planner cannot write answers to a response schema yet; use a remote provider (--provider xai|openai or --base-url) for structured answers")
-        }
         guard let user = request.messages.first(where: { $0.role == .user })?.content else {
             return ChatResponse(content: "There is no request to plan for.", finishReason: "stop")
         }
@@ -110,14 +107,27 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
                 return ChatResponse(toolCalls: toolCalls, finishReason: "tool_calls", usage: Usage(), model: name)
             }
             if done == 0 {
-                let text = clarification(planned, tools: tools, request: user)
-                onDelta(.content(text))
-                return ChatResponse(content: text, finishReason: "stop", usage: Usage(), model: name)
+                return try final(clarification(planned, tools: tools, request: user), results: results, request: request, onDelta: onDelta)
             }
         }
-        let text = Self.answer(from: results)
-        onDelta(.content(text))
-        return ChatResponse(content: text, finishReason: "stop", usage: Usage(), model: name)
+        return try final(Self.answer(from: results), results: results, request: request, onDelta: onDelta)
+    }
+
+    /// The last turn: the written answer, or with a response schema that answer and the tool results
+    /// read into the schema's shape (see `StructuredAnswer`).
+    private func final(_ text: String, results: [ChatMessage], request: ChatRequest,
+                       onDelta: @escaping @Sendable (ChatDelta) -> Void) throws -> ChatResponse {
+        var content = text
+        if let schema = request.responseSchema {
+            let data = results.filter { Self.parse($0.content).status == "ok" }.map { $0.data ?? StructuredAnswer.value(of: Self.parse($0.content).body) }
+            do {
+                content = JSONWriter.string(try StructuredAnswer(text: text, results: data, schema: schema).build())
+            } catch {
+                throw LanguageModelError.unsupported("\(error)")
+            }
+        }
+        onDelta(.content(content))
+        return ChatResponse(content: content, finishReason: "stop", usage: Usage(), model: name)
     }
 
     private func clarification(_ planned: [PlannedCall], tools: [ToolSpec], request: String) -> String {

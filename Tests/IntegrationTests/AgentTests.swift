@@ -33,6 +33,27 @@ final class AgentTests: XCTestCase {
         XCTAssertNotNil(turns[1]["calls"]?[0]?["durationMs"]?.doubleValue)
     }
 
+    func testAskOfflineWritesAnAnswerThatValidatesAgainstTheResponseSchema() throws {
+        let (_, config) = try workspace()
+        let schema = #"{"type":"object","additionalProperties":false,"required":["answer","sources"],"properties":{"answer":{"type":"string"},"sources":{"type":"array","items":{"type":"string"},"minItems":1}}}"#
+        let (status, out, err) = try runAtelier(["ask", "index ./docs then search it for how many vacation days employees get",
+                                                 "--config", config, "--response-schema", schema, "--json"])
+        XCTAssertEqual(status, 0, err)
+        let r = try JSONParser.parse(out)
+        XCTAssertEqual(r["stopReason"], "answered", out)
+        let structured = try XCTUnwrap(r["structured"])
+        XCTAssertTrue(try Schema(JSONParser.parse(schema)).validate(structured).valid)
+        XCTAssertTrue(structured["sources"]?[0]?.stringValue?.hasSuffix("handbook.md") == true, "\(structured)")
+        XCTAssertTrue(structured["answer"]?.stringValue?.contains("25 vacation days") == true, "\(structured)")
+
+        // A field no tool returns is refused with its name, not made up.
+        let strict = #"{"type":"object","required":["confidence"],"properties":{"confidence":{"type":"number"}}}"#
+        let (_, out2, _) = try runAtelier(["ask", "search the docs for vacation days", "--config", config, "--response-schema", strict, "--json"])
+        let r2 = try JSONParser.parse(out2)
+        XCTAssertNotEqual(r2["stopReason"], "answered")
+        XCTAssertTrue(r2["error"]?.stringValue?.contains("/confidence") == true, out2)
+    }
+
     func testAskDryRunPlansWithoutRunning() throws {
         let (dir, config) = try workspace()
         let (status, out, err) = try runAtelier(["ask", "index the folder docs", "--config", config, "--dry-run", "--json"])

@@ -22,7 +22,7 @@ Cases
           M=16, ef_construction=200, over MiniLM embeddings (sentence-transformers, cached in
           ~/.cache/atelier/bench) of --ann-n docstring sentences from Python's library; 100 held-out
           sentences are the queries. Recall@10 against numpy's exact answer and ms/query, one query at a
-          time, at ef = 16, 32, 64, 128. Target: recall >= 0.95 at QPS >= hnswlib's.
+          time, best of 3 passes each side, at ef = 16, 32, 64, 128. Target: recall >= 0.95 at QPS >= hnswlib's.
   ingest  `atelier ingest` of a folder of Node.js API docs into a fresh database: chunks/s end to end
           (read, chunk, embed, store), and sentence-transformers encoding those same chunk texts.
 

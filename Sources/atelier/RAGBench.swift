@@ -121,9 +121,13 @@ struct KNNBench: ParsableCommand {
             var sweep: [JSONValue] = []
             for breadth in ef {
                 _ = g.search(qs[0], k: k, ef: breadth)
-                let tq = Date()
-                let approx = qs.map { q in g.search(q, k: k, ef: breadth).map { $0.0 - 1 } }
-                let qsec = Date().timeIntervalSince(tq)
+                var approx: [[Int64]] = []
+                var qsec = Double.infinity
+                for _ in 0..<3 {   // best of three passes, as the peer gets
+                    let tq = Date()
+                    approx = qs.map { q in g.search(q, k: k, ef: breadth).map { $0.0 - 1 } }
+                    qsec = min(qsec, Date().timeIntervalSince(tq))
+                }
                 var hit = 0
                 for (a, e) in zip(approx, results) { hit += Set(a).intersection(e).count }
                 sweep.append(.object(JSONObject([

@@ -23,6 +23,8 @@ public struct DreamBoothSummary: Codable, Sendable {
     public let steps: Int
     public let resumedFrom: String?
     public let trainTextEncoder: Bool
+    /// "fp32" or "bf16" (bf16 operands in the matrix products, fp32 everything else).
+    public let mixedPrecision: String
     public let useLora: Bool
     public let priorPreservation: Bool
     public let trainableParameters: Int
@@ -63,9 +65,6 @@ public final class DreamBoothTrainer {
     public init(config: DreamBoothConfig, bpeVocabulary: String?, cacheRoot: String = ModelStore.directory + "/../cache") throws(DiffusionError) {
         let problems = config.problems()
         guard problems.isEmpty else { throw .invalidRequest("invalid training config: " + problems.joined(separator: "; ")) }
-        if config.mixedPrecision == "bf16" {
-            throw .unsupported("mixed_precision bf16 is not implemented yet; use \"no\" (fp32)")
-        }
         self.config = config
         modelPath = config.pretrainedModel ?? ShapesEvaluation.embeddedModel
         model = try StableDiffusionModel.load(modelPath, bpeVocabulary: bpeVocabulary)
@@ -100,6 +99,7 @@ public final class DreamBoothTrainer {
                                "\(c.trainTextEncoder)", "\(c.useLora)", "\(c.loraRank)", "\(String(describing: c.loraAlpha))",
                                // A decaying schedule depends on the run's length; a constant one does not, so such a run may be extended.
                                ["linear", "cosine"].contains(c.lrScheduler) ? "\(c.maxTrainSteps)" : ""]
+                               + (c.mixedPrecision == "bf16" ? ["bf16"] : [])   // fp32 runs keep their old digest
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in parts.joined(separator: "\u{1f}").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return String(h, radix: 16)
@@ -256,6 +256,7 @@ public final class DreamBoothTrainer {
                 throw .cancelled
             }
             let stepStart = Date()
+            let precision: MatmulPrecision = c.mixedPrecision == "bf16" ? .bf16 : .fp32
             var instanceSum: Float = 0, priorSum: Float = 0
             for _ in 0..<c.gradientAccumulationSteps {
                 var x: [Tensor] = [], prompts: [String] = []
@@ -272,6 +273,9 @@ public final class DreamBoothTrainer {
                     }
                 }
                 cursor += b
+                // bf16: the UNet's (and text encoder's) matrix products take bf16 operands, forward and
+                // backward; weights, gradients and AdamW state stay fp32 (see MatmulPrecision).
+                try MatmulPrecision.run(precision) { () throws(DiffusionError) in
                 let x0 = try neural { () throws(NeuralError) in try Tensor.concat(x, dim: 0) }
                 let context: Tensor
                 if c.trainTextEncoder {
@@ -293,6 +297,7 @@ public final class DreamBoothTrainer {
                 loss.scaled(1 / Float(c.gradientAccumulationSteps)).backward()
                 instanceSum += instanceLoss
                 priorSum += priorLoss
+                }
             }
             let gradNorm = clipGradNorm(trainable.map(\.1), maxNorm: c.maxGradNorm)
             guard gradNorm.isFinite else {
@@ -339,7 +344,8 @@ public final class DreamBoothTrainer {
         try events.flush()
         let summary = DreamBoothSummary(
             outputDir: c.outputDir, modelDir: modelDir, sampleGrid: gridPath, steps: step, resumedFrom: resumedFrom,
-            trainTextEncoder: c.trainTextEncoder, useLora: c.useLora, priorPreservation: c.withPriorPreservation,
+            trainTextEncoder: c.trainTextEncoder, mixedPrecision: c.mixedPrecision == "bf16" ? "bf16" : "fp32",
+            useLora: c.useLora, priorPreservation: c.withPriorPreservation,
             trainableParameters: trainable.reduce(0) { $0 + $1.1.count }, classImages: classImages.count, classImagesGenerated: generated,
             instanceImages: instances.images.count, finalLoss: lastLoss, lastCheckpoint: lastCheckpoint,
             seconds: Date().timeIntervalSince(started), warnings: warnings)

@@ -27,6 +27,7 @@ public enum Attention {
         // Heads run in parallel, each with single-threaded BLAS: the softmax work between the GEMMs
         // would otherwise run on one core while BLAS threads wait.
         let saved = BLAS.threads
+        let precision = MatmulPrecision.current   // the workers below run on other threads
         let workers = Swift.min(Swift.max(1, saved), b * h)
         if workers > 1 { BLAS.threads = 1 }
         defer { if workers > 1 { BLAS.threads = saved } }
@@ -47,7 +48,7 @@ public enum Attention {
                                 q.data.withUnsafeBufferPointer { qp in
                                     k.data.withUnsafeBufferPointer { kp in
                                         BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, qp.baseAddress! + (bh * t + i0) * d,
-                                                  kp.baseAddress! + bh * s * d, sp)
+                                                  kp.baseAddress! + bh * s * d, sp, precision: precision)
                                     }
                                 }
                                 for r in 0..<c {
@@ -57,7 +58,7 @@ public enum Attention {
                                 }
                                 v.data.withUnsafeBufferPointer { vp in
                                     BLAS.gemm(transA: false, transB: false, m: c, n: dv, k: s, sp, vp.baseAddress! + bh * s * dv,
-                                              outP + (bh * t + i0) * dv)
+                                              outP + (bh * t + i0) * dv, precision: precision)
                                 }
                             }
                             i0 += c
@@ -71,6 +72,7 @@ public enum Attention {
         let savedLSE = lse, savedOut = out
         return result.record("attention", [q, k, v]) { g in
             let lse = savedLSE, out = savedOut
+            let precision = MatmulPrecision.current
             var gq = [Float](repeating: 0, count: q.count), gk = [Float](repeating: 0, count: k.count), gv = [Float](repeating: 0, count: v.count)
             let saved = BLAS.threads
             if workers > 1 { BLAS.threads = 1 }
@@ -96,7 +98,7 @@ public enum Attention {
                                                         g.data.withUnsafeBufferPointer { gp in
                                                             let qo = qp.baseAddress! + (bh * t + i0) * d, ko = kp.baseAddress! + bh * s * d
                                                             let vo = vp.baseAddress! + bh * s * dv, go = gp.baseAddress! + (bh * t + i0) * dv
-                                                            BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, qo, ko, p)
+                                                            BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, qo, ko, p, precision: precision)
                                                             for r in 0..<c {
                                                                 let i = i0 + r, l = lse[bh * t + i], row = p + r * s
                                                                 if l == -.infinity { for j in 0..<s { row[j] = 0 }; continue }
@@ -104,8 +106,8 @@ public enum Attention {
                                                                 VectorMath.expShifted(row, s, by: l)
                                                             }
                                                             // dV += Pᵀ dO ; dP = dO Vᵀ
-                                                            BLAS.gemm(transA: true, transB: false, m: s, n: dv, k: c, p, go, beta: 1, gvP + bh * s * dv)
-                                                            BLAS.gemm(transA: false, transB: true, m: c, n: s, k: dv, go, vo, dp)
+                                                            BLAS.gemm(transA: true, transB: false, m: s, n: dv, k: c, p, go, beta: 1, gvP + bh * s * dv, precision: precision)
+                                                            BLAS.gemm(transA: false, transB: true, m: c, n: s, k: dv, go, vo, dp, precision: precision)
                                                             for r in 0..<c {
                                                                 var dot: Float = 0
                                                                 let orow = (bh * t + i0 + r) * dv
@@ -113,8 +115,8 @@ public enum Attention {
                                                                 VectorMath.softmaxBackwardRow(p + r * s, dp + r * s, s, dot: dot, scale: sc)
                                                             }
                                                             // dQ = dS K ; dK += dSᵀ Q
-                                                            BLAS.gemm(transA: false, transB: false, m: c, n: d, k: s, dp, ko, gqP + (bh * t + i0) * d)
-                                                            BLAS.gemm(transA: true, transB: false, m: s, n: d, k: c, dp, qo, beta: 1, gkP + bh * s * d)
+                                                            BLAS.gemm(transA: false, transB: false, m: c, n: d, k: s, dp, ko, gqP + (bh * t + i0) * d, precision: precision)
+                                                            BLAS.gemm(transA: true, transB: false, m: s, n: d, k: c, dp, qo, beta: 1, gkP + bh * s * d, precision: precision)
                                                         }
                                                     }
                                                 }

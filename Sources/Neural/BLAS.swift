@@ -13,22 +13,34 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 
-    /// C[M×N] = alpha·op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when the flag is set.
+    /// C[M×N] = alpha·op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when the flag is set. With
+    /// `precision` bf16 the operands are rounded to bfloat16 first (see `MatmulPrecision`).
     @inline(__always)
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-                     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>) {
+                     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>,
+                     precision: MatmulPrecision = .current) {
+        if precision == .bf16 {
+            let ra = MatmulPrecision.bf16Copy(a, count: m * k), rb = MatmulPrecision.bf16Copy(b, count: k * n)
+            ra.withUnsafeBufferPointer { pa in
+                rb.withUnsafeBufferPointer { pb in
+                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, pa.baseAddress!, pb.baseAddress!,
+                         beta: beta, c, precision: .fp32)
+                }
+            }
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
     }
 
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                      _ a: [Float], aOffset: Int = 0, _ b: [Float], bOffset: Int = 0, beta: Float = 0,
-                     _ c: inout [Float], cOffset: Int = 0) {
+                     _ c: inout [Float], cOffset: Int = 0, precision: MatmulPrecision = .current) {
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
                     gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, pa.baseAddress! + aOffset,
-                         pb.baseAddress! + bOffset, beta: beta, pc.baseAddress! + cOffset)
+                         pb.baseAddress! + bOffset, beta: beta, pc.baseAddress! + cOffset, precision: precision)
                 }
             }
         }

@@ -216,6 +216,20 @@ final class DreamBoothTests: XCTestCase {
         }
     }
 
+    func testBF16MixedPrecisionTrainsCloseToFP32AndSaysSo() throws {
+        let full = try DreamBoothTrainer(config: config("fp32-ref", steps: 3), bpeVocabulary: nil).run()
+        var c = config("bf16", steps: 3)
+        c.mixedPrecision = "bf16"
+        let low = try DreamBoothTrainer(config: c, bpeVocabulary: nil).run()
+        XCTAssertEqual(low.mixedPrecision, "bf16")
+        XCTAssertEqual(full.mixedPrecision, "fp32")
+        let a = try XCTUnwrap(low.finalLoss), b = try XCTUnwrap(full.finalLoss)
+        XCTAssertTrue(a.isFinite)
+        XCTAssertNotEqual(a, b, "bf16 operands change the arithmetic")
+        XCTAssertEqual(a, b, accuracy: 0.05 * max(b, 0.01), "but not the training")
+        XCTAssertNotNil(low.modelDir)
+    }
+
     func testBadInputGetsClearErrors() throws {
         var empty = config("empty")
         empty.instanceDataDir = Self.root + "/no-such-folder"

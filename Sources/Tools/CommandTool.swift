@@ -118,12 +118,14 @@ enum ProcessRunner {
             p.terminationHandler = { proc in cont.yield(proc.terminationStatus); cont.finish() }
         }
         do { try p.run() } catch { throw ToolError.failed("cannot start '\(exe)': \(error.localizedDescription)") }
-        // Blocking readers on their own threads (FileHandle.readabilityHandler can crash on Linux when
-        // it is cleared while a callback runs). They end when the pipes close.
+        // Blocking readers on threads of their own (FileHandle.readabilityHandler can crash on Linux
+        // when it is cleared while a callback runs). Not on Dispatch's global queues: on Linux those
+        // are the same few threads (one per core) that run Swift tasks, so a fan-out of blocked
+        // readers would stall every other call. They end when the pipes close.
         let readers = DispatchGroup()
         for (handle, key) in [(out.fileHandleForReading, \OutputCollector.Buffers.stdout), (err.fileHandleForReading, \.stderr)] {
             readers.enter()
-            DispatchQueue.global().async {
+            let reader = Thread {
                 while true {
                     let d = handle.availableData
                     if d.isEmpty { break }
@@ -131,6 +133,8 @@ enum ProcessRunner {
                 }
                 readers.leave()
             }
+            reader.stackSize = 256 << 10
+            reader.start()
         }
         let pid = p.processIdentifier
         let status: Int32 = await withTaskCancellationHandler {
@@ -147,7 +151,12 @@ enum ProcessRunner {
             throw CancellationError()
         }
         // Output is complete once the pipes close; a background grandchild holding them gets 2 s.
-        _ = readers.wait(timeout: .now() + 2)
+        // Waited for without blocking a task thread.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let once = OneShot(done)
+            readers.notify(queue: .global()) { once.resume() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { once.resume() }
+        }
         let (o, e) = collector.take()
         return Result(status: status, stdout: o, stderr: e)
     }
@@ -160,6 +169,14 @@ enum ProcessRunner {
         }
         return nil
     }
+}
+
+/// Resumes a continuation once, whichever of its resumers comes first.
+final class OneShot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    init(_ c: CheckedContinuation<Void, Never>) { continuation = c }
+    func resume() { lock.withLock { let c = continuation; continuation = nil; return c }?.resume() }
 }
 
 final class OutputCollector: @unchecked Sendable {

@@ -15,7 +15,11 @@ at 256×256 (32×32 latents). Each measurement runs in its own process: one warm
 R steps; rounds alternate which side goes first; each side keeps its best round. Ratio = diffusers time /
 Atelier time (> 1: Atelier is faster); memory is each process's peak RSS.
 
-Atelier side: ATELIER bench train --config shapes|sd15 --size N --repeat R --threads 2 [--lora] [--gradient-checkpointing]
+bf16 rows: PyTorch runs the UNet's forward under `torch.autocast("cpu", dtype=torch.bfloat16)` with fp32 weights
+(what accelerate's `--mixed_precision bf16` does for the trained UNet); Atelier runs the step under
+MatmulPrecision.bf16 (bf16 operands in every matrix product, fp32 accumulation and weights).
+
+Atelier side: ATELIER bench train --config shapes|sd15 --size N --repeat R --threads 2 [--lora] [--gradient-checkpointing] [--bf16]
     -> {"config", "size", "lora", "stepSeconds", "peakRSSMB", "trainableParameters", "backend"}
 Options: --no-write, --rounds N, --quick (shapes only, one round), --worker (internal: the diffusers side).
 """
@@ -36,8 +40,9 @@ from benchmarks_md import cpu_model, require_bench_subcommand, run_probe, update
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## DreamBooth training"
 THREADS = 2
-# (config, size, repeat, gradient checkpointing)
-CASES = [("shapes", 32, 5, False), ("sd15", 256, 2, False), ("sd15", 256, 2, True)]
+# (config, size, repeat, gradient checkpointing, bf16 mixed precision)
+CASES = [("shapes", 32, 5, False, False), ("shapes", 32, 5, False, True), ("sd15", 256, 2, False, False),
+         ("sd15", 256, 2, False, True), ("sd15", 256, 2, True, False)]
 KEYS = {"stepSeconds", "peakRSSMB"}
 
 
@@ -53,7 +58,17 @@ def run(cmd: list[str]) -> dict:
     return run_probe(cmd, THREADS, KEYS, BenchError, timeout=3600)
 
 
-def worker(config: str, size: int, repeat: int, ckpt: bool) -> None:
+def cpu_flags() -> str:
+    """The CPU's vector and bf16 features that matter for these numbers."""
+    try:
+        flags = set(next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split())
+    except (OSError, StopIteration):
+        return "flags unknown"
+    have = [f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return ", ".join(have) if have else "no AVX2"
+
+
+def worker(config: str, size: int, repeat: int, ckpt: bool, bf16: bool = False) -> None:
     """The diffusers side, in its own process: train_dreambooth.py's step."""
     import torch
     import torch.nn.functional as F
@@ -84,7 +99,8 @@ def worker(config: str, size: int, repeat: int, ckpt: bool) -> None:
         noise = torch.randn_like(latents)
         timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],)).long()
         noisy = scheduler.add_noise(latents, noise, timesteps)
-        pred = unet(noisy, timesteps, context, return_dict=False)[0]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            pred = unet(noisy, timesteps, context, return_dict=False)[0]
         pred, pred_prior = torch.chunk(pred, 2, dim=0)
         target, target_prior = torch.chunk(noise, 2, dim=0)
         loss = F.mse_loss(pred.float(), target.float(), reduction="mean")
@@ -113,41 +129,45 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--core", action="store_true", help="skip the gradient-checkpointing comparison and the 512×512 runs")
-    ap.add_argument("--worker", nargs=4, metavar=("CONFIG", "SIZE", "REPEAT", "CKPT"))
+    ap.add_argument("--worker", nargs=5, metavar=("CONFIG", "SIZE", "REPEAT", "CKPT", "BF16"))
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker[0], int(args.worker[1]), int(args.worker[2]), args.worker[3] == "1")
+        worker(args.worker[0], int(args.worker[1]), int(args.worker[2]), args.worker[3] == "1", args.worker[4] == "1")
         return
     if not args.binary:
         ap.error("give the atelier binary")
     binary = require_bench_subcommand(args.binary, "train", "DreamBooth training step", BenchError)
-    cases = CASES[:1] if args.quick else CASES[:2] if args.core else CASES
+    cases = CASES[:2] if args.quick else [c for c in CASES if not c[3]] if args.core else CASES
     rounds = 1 if args.quick else args.rounds
     best: dict[tuple[str, str], dict] = {}
     for r in range(rounds):
-        for config, size, repeat, ckpt in cases:
+        for config, size, repeat, ckpt, bf16 in cases:
             sides = [("atelier", [binary, "bench", "train", "--config", config, "--size", str(size), "--repeat", str(repeat), "--threads", str(THREADS)]
-                      + (["--gradient-checkpointing"] if ckpt else [])),
-                     ("diffusers", [sys.executable, __file__, "--worker", config, str(size), str(repeat), "1" if ckpt else "0"])]
+                      + (["--gradient-checkpointing"] if ckpt else []) + (["--bf16"] if bf16 else [])),
+                     ("diffusers", [sys.executable, __file__, "--worker", config, str(size), str(repeat), "1" if ckpt else "0",
+                                    "1" if bf16 else "0"])]
             if r % 2:
                 sides.reverse()
             for side, cmd in sides:
-                log(f"round {r + 1}: {side} {config} {size}×{size}")
+                log(f"round {r + 1}: {side} {config} {size}×{size}{' ckpt' if ckpt else ''}{' bf16' if bf16 else ''}")
                 out = run(cmd)
-                key = (config, ckpt, side)
+                key = (config, ckpt, bf16, side)
                 if key not in best or out["stepSeconds"] < best[key]["stepSeconds"]:
                     best[key] = out
     lines = [SECTION, "",
              f"One DreamBooth step with prior preservation (1 instance + 1 class example, UNet forward and backward, clipping, AdamW), random "
-             f"weights, fp32, {THREADS} threads each, best of {rounds} round(s); `make bench-train` (tools/bench_train.py). CPU: {cpu_model()}; "
-             f"{platform.python_implementation()} peer: {best[(cases[0][0], False, 'diffusers')]['backend']} running train_dreambooth.py's step; "
-             f"Atelier: {best[(cases[0][0], False, 'atelier')]['backend']}. bf16 mixed precision is not implemented in Atelier, so not compared.", "",
+             f"weights, {THREADS} threads each, best of {rounds} round(s); `make bench-train` (tools/bench_train.py). CPU: {cpu_model()} "
+             f"({cpu_flags()}); {platform.python_implementation()} peer: {best[(cases[0][0], False, False, 'diffusers')]['backend']} running "
+             f"train_dreambooth.py's step; Atelier: {best[(cases[0][0], False, False, 'atelier')]['backend']}. bf16: PyTorch's CPU autocast "
+             "around the UNet's forward against Atelier's bf16 operands (fp32 weights and optimizer state on both sides); Atelier's "
+             "BLAS has no bf16 GEMM, so its bf16 reproduces the numerics and costs the rounding.", "",
              "Ratio = diffusers time / Atelier time (> 1: Atelier is faster).", "",
-             "| config | size | gradient checkpointing | step: Atelier | diffusers | ratio | peak RSS MB: Atelier | diffusers | memory ratio |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for config, size, _, ckpt in cases:
-        a, d = best[(config, ckpt, "atelier")], best[(config, ckpt, "diffusers")]
-        lines.append(f"| {config} | {size}×{size} | {'on' if ckpt else 'off'} | {a['stepSeconds']:.3f} s | {d['stepSeconds']:.3f} s | {d['stepSeconds'] / a['stepSeconds']:.2f}× "
+             "| config | size | precision | gradient checkpointing | step: Atelier | diffusers | ratio | peak RSS MB: Atelier | diffusers | memory ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for config, size, _, ckpt, bf16 in cases:
+        a, d = best[(config, ckpt, bf16, "atelier")], best[(config, ckpt, bf16, "diffusers")]
+        lines.append(f"| {config} | {size}×{size} | {'bf16' if bf16 else 'fp32'} | {'on' if ckpt else 'off'} | {a['stepSeconds']:.3f} s "
+                     f"| {d['stepSeconds']:.3f} s | {d['stepSeconds'] / a['stepSeconds']:.2f}× "
                      f"| {a['peakRSSMB']:.0f} | {d['peakRSSMB']:.0f} | {d['peakRSSMB'] / a['peakRSSMB']:.2f}× |")
     if not args.quick:
         log("atelier sd15 256×256 LoRA")

@@ -24,6 +24,7 @@ struct TrainBench: ParsableCommand {
     @Option(name: .long, help: "BLAS threads.") var threads: Int = 2
     @Flag(name: .long, help: "Train rank-4 LoRA adapters on the attention projections instead of the whole UNet.") var lora = false
     @Flag(name: .long, help: "Gradient checkpointing: recompute each UNet unit on the backward pass.") var gradientCheckpointing = false
+    @Flag(name: .long, help: "bf16 mixed precision: bf16 operands in the matrix products, fp32 weights and state.") var bf16 = false
 
     func run() throws {
         BLASStartup.ensureKernelSelected(arguments: CommandLine.arguments)
@@ -66,9 +67,11 @@ struct TrainBench: ParsableCommand {
         for _ in 0..<(`repeat` + 1) {
             let start = Date()
             let draw = objective.draw(latentShape: latents.shape, rng: &rng)
-            let perSample = try objective.perSampleLoss(unet: unet, latents: latents, context: context, draw: draw)
-            let loss = try perSample.sliced(dim: 0, start: 0, length: batch).mean().add(perSample.sliced(dim: 0, start: batch, length: batch).mean())
-            loss.backward()
+            try MatmulPrecision.run(bf16 ? .bf16 : .fp32) { () throws(NeuralError) in
+                let perSample = try objective.perSampleLoss(unet: unet, latents: latents, context: context, draw: draw)
+                let loss = try perSample.sliced(dim: 0, start: 0, length: batch).mean().add(perSample.sliced(dim: 0, start: batch, length: batch).mean())
+                loss.backward()
+            }
             clipGradNorm(trainable, maxNorm: 1)
             optimizer.update()
             for p in trainable { p.grad = nil }
@@ -78,7 +81,7 @@ struct TrainBench: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print(JSONWriter.string(.object(JSONObject([
-            ("config", .string(config.rawValue)), ("size", JSONValue(size)), ("lora", .bool(lora)), ("gradientCheckpointing", .bool(gradientCheckpointing)), ("batch", JSONValue(batch)),
+            ("config", .string(config.rawValue)), ("size", JSONValue(size)), ("lora", .bool(lora)), ("gradientCheckpointing", .bool(gradientCheckpointing)), ("bf16", .bool(bf16)), ("batch", JSONValue(batch)),
             ("stepSeconds", JSONValue(times.sorted()[times.count / 2])), ("peakRSSMB", JSONValue(Double(usage.ru_maxrss) / 1024)),
             ("trainableParameters", JSONValue(trainable.reduce(0) { $0 + $1.count })),
             ("backend", .string("OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads")),

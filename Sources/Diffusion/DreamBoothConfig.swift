@@ -45,6 +45,8 @@ public struct DreamBoothConfig: Codable, Sendable, Equatable {
     public var maxGradNorm: Float = 1
     /// "no" (fp32) or "bf16".
     public var mixedPrecision: String = "no"
+    /// The matrix-product precision `mixed_precision` asks for.
+    public var matmulPrecision: MatmulPrecision { mixedPrecision == "bf16" ? .bf16 : .fp32 }
     public var gradientCheckpointing: Bool = false
     public var seed: UInt32 = 0
     public var offsetNoise: Float = 0

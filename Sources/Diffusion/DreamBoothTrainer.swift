@@ -99,7 +99,7 @@ public final class DreamBoothTrainer {
                                "\(c.trainTextEncoder)", "\(c.useLora)", "\(c.loraRank)", "\(String(describing: c.loraAlpha))",
                                // A decaying schedule depends on the run's length; a constant one does not, so such a run may be extended.
                                ["linear", "cosine"].contains(c.lrScheduler) ? "\(c.maxTrainSteps)" : ""]
-                               + (c.mixedPrecision == "bf16" ? ["bf16"] : [])   // fp32 runs keep their old digest
+                               + (c.matmulPrecision == .bf16 ? ["bf16"] : [])   // fp32 runs keep their old digest
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in parts.joined(separator: "\u{1f}").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return String(h, radix: 16)
@@ -256,7 +256,6 @@ public final class DreamBoothTrainer {
                 throw .cancelled
             }
             let stepStart = Date()
-            let precision: MatmulPrecision = c.mixedPrecision == "bf16" ? .bf16 : .fp32
             var instanceSum: Float = 0, priorSum: Float = 0
             for _ in 0..<c.gradientAccumulationSteps {
                 var x: [Tensor] = [], prompts: [String] = []
@@ -275,7 +274,7 @@ public final class DreamBoothTrainer {
                 cursor += b
                 // bf16: the UNet's (and text encoder's) matrix products take bf16 operands, forward and
                 // backward; weights, gradients and AdamW state stay fp32 (see MatmulPrecision).
-                try MatmulPrecision.run(precision) { () throws(DiffusionError) in
+                try MatmulPrecision.run(c.matmulPrecision) { () throws(DiffusionError) in
                 let x0 = try neural { () throws(NeuralError) in try Tensor.concat(x, dim: 0) }
                 let context: Tensor
                 if c.trainTextEncoder {
@@ -344,7 +343,7 @@ public final class DreamBoothTrainer {
         try events.flush()
         let summary = DreamBoothSummary(
             outputDir: c.outputDir, modelDir: modelDir, sampleGrid: gridPath, steps: step, resumedFrom: resumedFrom,
-            trainTextEncoder: c.trainTextEncoder, mixedPrecision: c.mixedPrecision == "bf16" ? "bf16" : "fp32",
+            trainTextEncoder: c.trainTextEncoder, mixedPrecision: c.matmulPrecision == .bf16 ? "bf16" : "fp32",
             useLora: c.useLora, priorPreservation: c.withPriorPreservation,
             trainableParameters: trainable.reduce(0) { $0 + $1.1.count }, classImages: classImages.count, classImagesGenerated: generated,
             instanceImages: instances.images.count, finalLoss: lastLoss, lastCheckpoint: lastCheckpoint,

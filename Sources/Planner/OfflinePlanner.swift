@@ -119,7 +119,10 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
                        onDelta: @escaping @Sendable (ChatDelta) -> Void) throws -> ChatResponse {
         var content = text
         if let schema = request.responseSchema {
-            let data = results.filter { Self.parse($0.content).status == "ok" }.map { $0.data ?? StructuredAnswer.value(of: Self.parse($0.content).body) }
+            let data = results.compactMap { r -> JSONValue? in
+                let (_, status, body) = Self.parse(r.content)
+                return status == "ok" ? r.data ?? StructuredAnswer.value(of: body) : nil
+            }
             do {
                 content = JSONWriter.string(try StructuredAnswer(text: text, results: data, schema: schema).build())
             } catch {

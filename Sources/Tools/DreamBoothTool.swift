@@ -41,9 +41,15 @@ public struct DreamBoothTrainTool: Tool {
             let name = URL(fileURLWithPath: instances).lastPathComponent
             object["output_dir"] = .string(service.outputDirectory.appendingPathComponent("runs/\(name)").path)
         }
-        let shapesClass = Self.shapesClass(of: instances.hasPrefix("/") ? instances : (base ?? FileManager.default.currentDirectoryPath) + "/" + instances)
+        // Reading the photos with the oracle costs a pass over them: only when a class or its prompts are missing.
+        let folder = instances.hasPrefix("/") ? instances : (base ?? FileManager.default.currentDirectoryPath) + "/" + instances
+        var detected: ShapeKind??
+        func shapesClass() -> ShapeKind? {
+            if detected == nil { detected = .some(Self.shapesClass(of: folder)) }
+            return detected!
+        }
         if object["class_noun"] == nil {
-            guard let noun = shapesClass else {
+            guard let noun = shapesClass() else {
                 throw ToolError.failed("class_noun is required: the subject's class (dog, cup, square…), used for the class prompt and prior preservation")
             }
             object["class_noun"] = .string(noun.rawValue)
@@ -55,7 +61,7 @@ public struct DreamBoothTrainTool: Tool {
         // Shapes-world photos with no class prompt given: the class prompts the personalize demo measured
         // (full captions of plain members of the class), since a bare "a photo of a square" draws nothing
         // the Shapes model knows.
-        if let shape = shapesClass, shape.rawValue == config.classNoun, config.classPrompt == nil, config.classPrompts == nil {
+        if config.classPrompt == nil, config.classPrompts == nil, let shape = shapesClass(), shape.rawValue == config.classNoun {
             config.classPrompts = ShapesPersonalization.classPrompts(for: shape, count: config.numClassImages)
         }
         // Whatever set them (arguments, settings, a config file), the run reads and writes inside the roots.

@@ -171,7 +171,8 @@ public struct QuantizedMatrix: @unchecked Sendable {
 
 /// Splits `rows` into contiguous chunks run on up to `threads` threads.
 public enum ParallelRows {
-    public static var threads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// Threads for local inference (default: every core; `atelier llm --threads` sets it).
+    nonisolated(unsafe) public static var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     public static func run(_ rows: Int, threads: Int, _ body: @Sendable (Int, Int) -> Void) {
         let n = max(1, min(threads, rows / 64))

@@ -15,6 +15,7 @@ public final class BPETokenizer: @unchecked Sendable {
     private let merges: BPEMerges
     /// Control and user-defined tokens, longest first (matched before BPE).
     private let specials: [(text: [UInt8], id: Int)]
+    private let specialIDs: Set<Int>
     private let byteToSymbol: [String]
     private let symbolToByte: [Character: UInt8]
     private let splitDigits: Bool
@@ -56,6 +57,7 @@ public final class BPETokenizer: @unchecked Sendable {
             .map { (Array(tokens[$0.offset].utf8), $0.offset) }
             .filter { !$0.0.isEmpty }
             .sorted { $0.0.count > $1.0.count }
+        specialIDs = Set(specials.map(\.id))
         let table = Self.bytesToUnicode()
         byteToSymbol = table.map { String($0) }
         var back: [Character: UInt8] = [:]
@@ -98,10 +100,13 @@ public final class BPETokenizer: @unchecked Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// A control or user-defined token (`<|im_start|>`…): markup, never text.
+    public func isSpecial(_ id: Int) -> Bool { specialIDs.contains(id) }
+
     /// The raw bytes a token stands for (a piece of a UTF-8 character for byte tokens).
     public func tokenBytes(_ id: Int) -> [UInt8] {
         let t = tokens[id]
-        if specials.contains(where: { $0.id == id }) { return Array(t.utf8) }
+        if specialIDs.contains(id) { return Array(t.utf8) }
         var out: [UInt8] = []
         for c in t {
             if let b = symbolToByte[c] { out.append(b) } else { out += Array(String(c).utf8) }

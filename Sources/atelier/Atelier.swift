@@ -10,7 +10,7 @@ struct Atelier: AsyncParsableCommand {
         abstract: "A tool-orchestration server: JSON-RPC 2.0 and MCP over stdio and TCP, schema-validated parallel tool calls.",
         version: version,
         subcommands: [ServeCommand.self, ToolsCommand.self, CallCommand.self, AskCommand.self, PlanCommand.self, SchemaCommand.self, JobsCommand.self,
-                      IngestCommand.self, SearchCommand.self, OCRCommand.self, CodeCommand.self, SampleCommand.self, PretrainCommand.self, DemoCommand.self, TrainCommand.self, RunsCommand.self, EmbedCommand.self, BenchCommand.self, EvalCommand.self]
+                      IngestCommand.self, SearchCommand.self, OCRCommand.self, CodeCommand.self, SampleCommand.self, PretrainCommand.self, DemoCommand.self, TrainCommand.self, RunsCommand.self, EmbedCommand.self, BenchCommand.self, EvalCommand.self, LLMCommand.self]
     )
 
     /// Tesseract parallelises inside a page with OpenMP, which on a busy machine is many times slower

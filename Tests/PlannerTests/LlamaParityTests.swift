@@ -17,10 +17,13 @@ final class LlamaParityTests: XCTestCase {
         golden = try JSONParser.parse([UInt8](Data(contentsOf: url)))
     }
 
-    func model() throws -> LlamaModel {
-        if let m = Self.shared { return m }
-        let m = try LlamaModel(path: Self.modelPath)
-        Self.shared = m
+    func model() throws -> LlamaModel { try Self.model() }
+
+    /// The embedded model, loaded once for every test class that uses it.
+    static func model() throws -> LlamaModel {
+        if let m = shared { return m }
+        let m = try LlamaModel(path: modelPath)
+        shared = m
         return m
     }
 

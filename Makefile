@@ -7,7 +7,7 @@ export OMP_THREAD_LIMIT := 1
 TORCH_VENV ?= .venv-torch
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train bench-shapes check-export torch-venv diffusion-goldens schemas clean
+.PHONY: bootstrap build build-debug run test bench bench-rpc bench-schema bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train bench-shapes bench-llm check-export torch-venv diffusion-goldens schemas clean
 
 bootstrap:
 	@bash tools/bootstrap.sh
@@ -30,10 +30,13 @@ test: build-debug
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era legacy
 	ATELIER_BIN=$(BIN_DEBUG) .venv/bin/python tools/mcp_sdk_check.py $(BIN_DEBUG) --era 2026-07-28
 
-bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-ocr bench-code bench-diffusion bench-train bench-shapes
+bench: bench-schema bench-rpc bench-neural bench-rag bench-planner bench-llm bench-ocr bench-code bench-diffusion bench-train bench-shapes
 
 bench-schema: build
 	.venv/bin/python tools/bench_schema.py $(BIN_RELEASE)
+
+bench-llm: build
+	.venv/bin/python tools/bench_llm.py $(BIN_RELEASE)
 
 bench-rpc: build
 	.venv/bin/python tools/bench_rpc.py $(BIN_RELEASE)

@@ -22,7 +22,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
         // Numeric code is optimised even in debug builds: unoptimised it is ~30× slower, which makes
         // the test suite (real models, real ingests) slow for no benefit.
-        .target(name: "Neural", dependencies: ["CBLAS"], swiftSettings: optimizedAlways),
+        .target(name: "Neural", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimizedAlways),
         // Hand-written SIMD kernels with run-time CPU dispatch (AVX2+FMA where present), optimised in
         // every configuration.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
@@ -42,7 +42,7 @@ let package = Package(
         ]),
         .target(name: "MCP", dependencies: ["RPC", "JSONSchema", "Orchestrator", "Planner"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
-        .target(name: "Planner", dependencies: ["JSONSchema", "Text", "Neural"], swiftSettings: optimizedAlways),
+        .target(name: "Planner", dependencies: ["JSONSchema", "Text", "Neural", "CKernels"], swiftSettings: optimizedAlways),
         .target(name: "Orchestrator", dependencies: ["JSONSchema", "Storage", "Planner"]),
         .target(name: "Retrieval", dependencies: ["Storage", "Text", "Neural", "CBLAS", "CKernels", "Documents"], swiftSettings: optimizedAlways),
         .target(name: "Tools", dependencies: ["Orchestrator", "Planner", "JSONSchema", "Retrieval", "Text", "Documents", "CodeAnalysis", "Diffusion", "Yams"]),

@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include <math.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -78,4 +79,360 @@ void ck_dot_gather_f32(const float *base, const int32_t *ids, size_t count, size
     if (use_avx2 > 0) { gather_avx2(base, ids, count, dim, q, out); return; }
 #endif
     gather_portable(base, ids, count, dim, q, out);
+}
+
+// MARK: - Quantised rows (llama.cpp block formats)
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (mant == 0) { bits = sign; }
+        else {
+            // Subnormal: normalise.
+            exp = 127 - 15 + 1;
+            while (!(mant & 0x400)) { mant <<= 1; exp--; }
+            bits = sign | (exp << 23) | ((mant & 0x3FF) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000 | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; __builtin_memcpy(&v, p, 2); return v; }
+
+static void rows_q4_0_portable(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                               const int8_t *qx, const float *dx, float *out) {
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = base + r * row_bytes;
+        float acc = 0;
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 18;
+            const int8_t *x = qx + b * 32;
+            int32_t s = 0;
+            for (int j = 0; j < 16; j++) s += ((p[2 + j] & 0x0F) - 8) * x[j] + ((p[2 + j] >> 4) - 8) * x[j + 16];
+            acc += half_to_float(load_u16(p)) * dx[b] * (float)s;
+        }
+        out[r] = acc;
+    }
+}
+
+static void rows_q4_1_portable(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                               const int8_t *qx, const float *dx, const float *sx, float *out) {
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = base + r * row_bytes;
+        float acc = 0;
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 20;
+            const int8_t *x = qx + b * 32;
+            int32_t s = 0;
+            for (int j = 0; j < 16; j++) s += (p[4 + j] & 0x0F) * x[j] + (p[4 + j] >> 4) * x[j + 16];
+            acc += half_to_float(load_u16(p)) * dx[b] * (float)s + half_to_float(load_u16(p + 2)) * sx[b];
+        }
+        out[r] = acc;
+    }
+}
+
+static void rows_q8_0_portable(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                               const int8_t *qx, const float *dx, float *out) {
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = base + r * row_bytes;
+        float acc = 0;
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 34;
+            const int8_t *w = (const int8_t *)(p + 2), *x = qx + b * 32;
+            int32_t s = 0;
+            for (int j = 0; j < 32; j++) s += w[j] * x[j];
+            acc += half_to_float(load_u16(p)) * dx[b] * (float)s;
+        }
+        out[r] = acc;
+    }
+}
+
+#if defined(__x86_64__)
+#define QTARGET __attribute__((target("avx2,fma,f16c")))
+
+QTARGET static inline float hsum_ps(__m256 s) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
+/// 16 bytes of nibbles → 32 bytes: low nibbles first (values 0..15 of the block), then high ones.
+QTARGET static inline __m256i nibbles(const uint8_t *qs) {
+    __m128i t = _mm_loadu_si128((const __m128i *)qs);
+    __m256i b = _mm256_insertf128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1);
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+}
+
+/// Σ pairs of unsigned × signed bytes → 8 int32 sums as floats.
+QTARGET static inline __m256 madd_us(__m256i u, __m256i s) {
+    __m256i p = _mm256_maddubs_epi16(u, s);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+/// Signed × signed: |a| × (b with a's sign), so maddubs can take it.
+QTARGET static inline __m256 madd_ss(__m256i a, __m256i b) {
+    return madd_us(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+}
+
+QTARGET static void rows_q4_0_avx2(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                                   const int8_t *qx, const float *dx, float *out) {
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = base + r * row_bytes;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 18;
+            __m256i w = _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8));
+            __m256i x = _mm256_loadu_si256((const __m256i *)(qx + b * 32));
+            float d = _cvtsh_ss(load_u16(p)) * dx[b];
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), madd_ss(w, x), acc);
+        }
+        out[r] = hsum_ps(acc);
+    }
+}
+
+QTARGET static void rows_q4_1_avx2(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                                   const int8_t *qx, const float *dx, const float *sx, float *out) {
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = base + r * row_bytes;
+        __m256 acc = _mm256_setzero_ps();
+        float mins = 0;
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 20;
+            __m256i x = _mm256_loadu_si256((const __m256i *)(qx + b * 32));
+            float d = _cvtsh_ss(load_u16(p)) * dx[b];
+            mins += _cvtsh_ss(load_u16(p + 2)) * sx[b];
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), madd_us(nibbles(p + 4), x), acc);
+        }
+        out[r] = hsum_ps(acc) + mins;
+    }
+}
+
+QTARGET static void rows_q8_0_avx2(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                                   const int8_t *qx, const float *dx, float *out) {
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = base + r * row_bytes;
+        __m256 acc = _mm256_setzero_ps();
+        for (size_t b = 0; b < blocks; b++) {
+            const uint8_t *p = row + b * 34;
+            __m256i w = _mm256_loadu_si256((const __m256i *)(p + 2));
+            __m256i x = _mm256_loadu_si256((const __m256i *)(qx + b * 32));
+            float d = _cvtsh_ss(load_u16(p)) * dx[b];
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), madd_ss(w, x), acc);
+        }
+        out[r] = hsum_ps(acc);
+    }
+}
+#endif
+
+static int use_f16c = -1;
+
+__attribute__((constructor))
+static void choose_f16c(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    use_f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    use_f16c = 0;
+#endif
+}
+
+void ck_rows_q4_0_q8_0(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                       const int8_t *qx, const float *dx, float *out) {
+#if defined(__x86_64__)
+    if (use_f16c > 0) { rows_q4_0_avx2(base, row_bytes, r0, r1, blocks, qx, dx, out); return; }
+#endif
+    rows_q4_0_portable(base, row_bytes, r0, r1, blocks, qx, dx, out);
+}
+
+void ck_rows_q4_1_q8_1(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                       const int8_t *qx, const float *dx, const float *sx, float *out) {
+#if defined(__x86_64__)
+    if (use_f16c > 0) { rows_q4_1_avx2(base, row_bytes, r0, r1, blocks, qx, dx, sx, out); return; }
+#endif
+    rows_q4_1_portable(base, row_bytes, r0, r1, blocks, qx, dx, sx, out);
+}
+
+void ck_rows_q8_0_q8_0(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                       const int8_t *qx, const float *dx, float *out) {
+#if defined(__x86_64__)
+    if (use_f16c > 0) { rows_q8_0_avx2(base, row_bytes, r0, r1, blocks, qx, dx, out); return; }
+#endif
+    rows_q8_0_portable(base, row_bytes, r0, r1, blocks, qx, dx, out);
+}
+
+// MARK: - Several tokens at once (prompt processing)
+
+#if defined(__x86_64__)
+/// Rows r0..<r1 times `ntok` activation vectors (x_stride bytes apart, dx/sx blocks apart), writing
+/// out[t * out_stride + r]: each weight block is unpacked once for up to four tokens.
+#define MULTI_KERNEL(NAME, BLOCK_BYTES, UNPACK, MADD, HAS_MIN)                                              \
+QTARGET static void NAME(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,       \
+                         const int8_t *qx, const float *dx, const float *sx, size_t ntok, float *out, size_t out_stride) { \
+    for (size_t r = r0; r < r1; r++) {                                                                      \
+        const uint8_t *row = base + r * row_bytes;                                                          \
+        for (size_t t0 = 0; t0 < ntok; t0 += 4) {                                                           \
+            size_t nt = ntok - t0 < 4 ? ntok - t0 : 4;                                                      \
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()}; \
+            float mins[4] = {0, 0, 0, 0};                                                                   \
+            for (size_t b = 0; b < blocks; b++) {                                                           \
+                const uint8_t *p = row + b * BLOCK_BYTES;                                                   \
+                __m256i w = UNPACK;                                                                         \
+                float dw = _cvtsh_ss(load_u16(p));                                                          \
+                float mw = HAS_MIN ? _cvtsh_ss(load_u16(p + 2)) : 0;                                        \
+                for (size_t k = 0; k < nt; k++) {                                                           \
+                    size_t t = t0 + k;                                                                      \
+                    __m256i x = _mm256_loadu_si256((const __m256i *)(qx + t * blocks * 32 + b * 32));        \
+                    acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dx[t * blocks + b]), MADD(w, x), acc[k]);  \
+                    if (HAS_MIN) mins[k] += mw * sx[t * blocks + b];                                        \
+                }                                                                                           \
+            }                                                                                               \
+            for (size_t k = 0; k < nt; k++) out[(t0 + k) * out_stride + r] = hsum_ps(acc[k]) + mins[k];     \
+        }                                                                                                   \
+    }                                                                                                       \
+}
+
+MULTI_KERNEL(multi_q4_0_avx2, 18, _mm256_sub_epi8(nibbles(p + 2), _mm256_set1_epi8(8)), madd_ss, 0)
+MULTI_KERNEL(multi_q4_1_avx2, 20, nibbles(p + 4), madd_us, 1)
+MULTI_KERNEL(multi_q8_0_avx2, 34, _mm256_loadu_si256((const __m256i *)(p + 2)), madd_ss, 0)
+#endif
+
+void ck_rows_multi(int type, const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                   const int8_t *qx, const float *dx, const float *sx, size_t ntok, float *out, size_t out_stride) {
+#if defined(__x86_64__)
+    if (use_f16c > 0) {
+        switch (type) {
+        case 2: multi_q4_0_avx2(base, row_bytes, r0, r1, blocks, qx, dx, sx, ntok, out, out_stride); return;
+        case 3: multi_q4_1_avx2(base, row_bytes, r0, r1, blocks, qx, dx, sx, ntok, out, out_stride); return;
+        case 8: multi_q8_0_avx2(base, row_bytes, r0, r1, blocks, qx, dx, sx, ntok, out, out_stride); return;
+        default: break;
+        }
+    }
+#endif
+    for (size_t t = 0; t < ntok; t++) {
+        const int8_t *q = qx + t * blocks * 32;
+        const float *d = dx + t * blocks;
+        float tmp[64];
+        for (size_t a = r0; a < r1; a += 64) {
+            size_t b = a + 64 < r1 ? a + 64 : r1;
+            switch (type) {
+            case 2: rows_q4_0_portable(base, row_bytes, a, b, blocks, q, d, tmp - a); break;
+            case 3: rows_q4_1_portable(base, row_bytes, a, b, blocks, q, d, sx + t * blocks, tmp - a); break;
+            default: rows_q8_0_portable(base, row_bytes, a, b, blocks, q, d, tmp - a); break;
+            }
+            for (size_t r = a; r < b; r++) out[t * out_stride + r] = tmp[r - a];
+        }
+    }
+}
+
+// MARK: - Attention
+
+
+#if defined(__x86_64__)
+QTARGET static float f16_round_one(float x) { return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT)); }
+
+QTARGET static void round_f16_f16c(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) y[i] = f16_round_one(x[i]);
+}
+
+#endif
+
+#if defined(__x86_64__)
+/// Two passes in f32: the scores and their maximum, then the weights (the sum in double) times V.
+QTARGET static void attend_f32_avx2(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride,
+                                    float scale, float *scores, float *out) {
+    float mx = -INFINITY;
+    for (size_t t = 0; t < len; t++) {
+        float s = dot_avx2(q, K + t * stride, hd) * scale;
+        scores[t] = s;
+        if (s > mx) mx = s;
+    }
+    double sum = 0;
+    for (size_t t = 0; t < len; t++) { float e = expf(scores[t] - mx); scores[t] = e; sum += e; }
+    float inv = (float)(1.0 / sum);
+    for (size_t j = 0; j < hd; j++) out[j] = 0;
+    for (size_t t = 0; t < len; t++) {
+        __m256 p = _mm256_set1_ps(scores[t] * inv);
+        const float *v = V + t * stride;
+        for (size_t j = 0; j + 8 <= hd; j += 8) _mm256_storeu_ps(out + j, _mm256_fmadd_ps(p, _mm256_loadu_ps(v + j), _mm256_loadu_ps(out + j)));
+    }
+}
+#endif
+
+void ck_attend(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
+               float *scores, float *out) {
+#if defined(__x86_64__)
+    if (use_f16c > 0 && hd % 8 == 0) { attend_f32_avx2(q, K, V, len, hd, stride, scale, scores, out); return; }
+#endif
+    float mx = -INFINITY;
+    for (size_t t = 0; t < len; t++) {
+        float s = dot_portable(q, K + t * stride, hd) * scale;
+        scores[t] = s;
+        if (s > mx) mx = s;
+    }
+    double sum = 0;
+    for (size_t t = 0; t < len; t++) { float e = expf(scores[t] - mx); scores[t] = e; sum += e; }
+    float inv = (float)(1.0 / sum);
+    for (size_t j = 0; j < hd; j++) out[j] = 0;
+    for (size_t t = 0; t < len; t++) {
+        float p = scores[t] * inv;
+        for (size_t j = 0; j < hd; j++) out[j] += p * V[t * stride + j];
+    }
+}
+
+// MARK: - Element-wise helpers of local inference
+
+void ck_quantize_q8(const float *x, size_t blocks, int8_t *q, float *d, float *s) {
+    for (size_t b = 0; b < blocks; b++) {
+        const float *v = x + b * 32;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) { float a = fabsf(v[j]); if (a > amax) amax = a; }
+        // As llama.cpp's quantize_row_q8_0/q8_1: the scale through f16, the values by 1/d, nearest even.
+        float dd = amax / 127.0f, id = amax != 0 ? 127.0f / amax : 0.0f;
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int8_t r = (int8_t)nearbyintf(v[j] * id);
+            q[b * 32 + j] = r;
+            sum += r;
+        }
+#if defined(__x86_64__)
+        if (use_f16c > 0) {
+            d[b] = f16_round_one(dd);
+            if (s) s[b] = f16_round_one(dd * (float)sum);
+            continue;
+        }
+#endif
+        d[b] = (float)(_Float16)dd;
+        if (s) s[b] = (float)(_Float16)(dd * (float)sum);
+    }
+}
+
+void ck_round_f16(const float *x, float *y, size_t n) {
+#if defined(__x86_64__)
+    if (use_f16c > 0) { round_f16_f16c(x, y, n); return; }
+#endif
+    for (size_t i = 0; i < n; i++) y[i] = (float)(_Float16)x[i];
+}
+
+void ck_swiglu(float *gate, const float *up, size_t n) {
+    // libm's expf, not a vector approximation: measured, it keeps greedy output closer to llama.cpp's.
+    for (size_t i = 0; i < n; i++) { float g = gate[i]; gate[i] = g / (1.0f + expf(-g)) * up[i]; }
+}
+
+void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float eps, float *y) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *v = x + r * dim;
+        double sum = 0;
+        for (size_t j = 0; j < dim; j++) sum += (double)(v[j] * v[j]);
+        float scale = 1.0f / sqrtf((float)(sum / (double)dim) + eps);
+        for (size_t j = 0; j < dim; j++) y[r * dim + j] = (v[j] * scale) * w[j];
+    }
 }

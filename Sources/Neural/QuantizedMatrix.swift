@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// A weight matrix kept in its GGUF encoding (`rows` × `cols`, each row `cols` contiguous values),
@@ -61,19 +62,17 @@ public struct QuantizedMatrix: @unchecked Sendable {
             a.q = [Int8](repeating: 0, count: n)
             a.d = [Float](repeating: 0, count: blocks)
             if prep == .q8_1 { a.s = [Float](repeating: 0, count: blocks) }
-            for b in 0..<blocks {
-                var amax: Float = 0
-                for j in 0..<32 { amax = max(amax, abs(x[b * 32 + j])) }
-                let d = amax / 127
-                let id: Float = amax != 0 ? 127 / amax : 0
-                var sum: Int32 = 0
-                for j in 0..<32 {
-                    let v = Int8((x[b * 32 + j] * id).rounded(.toNearestOrEven))
-                    a.q[b * 32 + j] = v
-                    sum += Int32(v)
+            // A batch's tokens are quantised in parallel (each token's blocks are independent).
+            let per = cols / 32
+            a.q.withUnsafeMutableBufferPointer { q in
+                a.d.withUnsafeMutableBufferPointer { d in
+                    a.s.withUnsafeMutableBufferPointer { s in
+                        let xp = UnsafeSendable(UnsafeMutablePointer(mutating: x)), qp = UnsafeSendable(q.baseAddress!), dp = UnsafeSendable(d.baseAddress!), sp = self.prep == .q8_1 ? UnsafeSendable(s.baseAddress!) : nil
+                        ParallelRows.forEach(tokens, threads: tokens >= 8 ? ParallelRows.threads : 1) { t in
+                            ck_quantize_q8(xp.pointer + t * self.cols, per, qp.pointer + t * self.cols, dp.pointer + t * per, sp.map { $0.pointer + t * per })
+                        }
+                    }
                 }
-                a.d[b] = Float(Float16(d))
-                if prep == .q8_1 { a.s[b] = Float(Float16(d * Float(sum))) }
             }
         }
         return a
@@ -83,6 +82,32 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public func multiply(_ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>, threads: Int = ParallelRows.threads) {
         let a = prepare(x, tokens: tokens)
         let out = UnsafeSendable(y)
+        if [.q4_0, .q4_1, .q8_0].contains(type) {
+            // The bulk of a model: C kernels (AVX2 where the CPU has it); a batch of tokens takes each
+            // weight block once for four tokens.
+            let blocks = cols / 32
+            ParallelRows.run(rows, threads: threads) { r0, r1 in
+                a.q.withUnsafeBufferPointer { q in
+                    a.d.withUnsafeBufferPointer { d in
+                        a.s.withUnsafeBufferPointer { s in
+                            let w = self.base.assumingMemoryBound(to: UInt8.self)
+                            if tokens > 1 {
+                                ck_rows_multi(Int32(self.type.rawValue), w, self.rowBytes, r0, r1, blocks, q.baseAddress!, d.baseAddress!,
+                                              s.baseAddress, tokens, out.pointer, self.rows)
+                                return
+                            }
+                            let qx = q.baseAddress!, dx = d.baseAddress!
+                            switch self.type {
+                            case .q4_0: ck_rows_q4_0_q8_0(w, self.rowBytes, r0, r1, blocks, qx, dx, out.pointer)
+                            case .q4_1: ck_rows_q4_1_q8_1(w, self.rowBytes, r0, r1, blocks, qx, dx, s.baseAddress!, out.pointer)
+                            default: ck_rows_q8_0_q8_0(w, self.rowBytes, r0, r1, blocks, qx, dx, out.pointer)
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
         ParallelRows.run(rows, threads: threads) { r0, r1 in
             var scratch = [Float](repeating: 0, count: self.type.blockSize == 256 ? self.cols : 0)
             for r in r0..<r1 {
@@ -178,10 +203,38 @@ public enum ParallelRows {
         let n = max(1, min(threads, rows / 64))
         if n == 1 { body(0, rows); return }
         let chunk = (rows + n - 1) / n
-        DispatchQueue.concurrentPerform(iterations: n) { i in
-            let r0 = i * chunk, r1 = min(rows, r0 + chunk)
-            if r0 < r1 { body(r0, r1) }
+        // Token generation runs hundreds of these loops a token: a spinning pool (CKernels), not a dispatch queue.
+        withoutActuallyEscaping(body) { body in
+            var job = Job(rows: rows, chunk: chunk, body: body)
+            withUnsafeMutablePointer(to: &job) { p in
+                ck_parallel(Int32(n), Int32(threads), { ctx, i in
+                    let job = ctx!.assumingMemoryBound(to: Job.self).pointee
+                    let r0 = Int(i) * job.chunk, r1 = min(job.rows, r0 + job.chunk)
+                    if r0 < r1 { job.body(r0, r1) }
+                }, p)
+            }
         }
+    }
+
+    struct Job {
+        let rows: Int
+        let chunk: Int
+        let body: @Sendable (Int, Int) -> Void
+    }
+
+    /// body(i) for i in 0..<count, claimed one at a time by the pool's threads (uneven work balances itself).
+    public static func forEach(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        if threads <= 1 || count <= 1 { for i in 0..<count { body(i) }; return }
+        withoutActuallyEscaping(body) { body in
+            var job = Each(body: body)
+            withUnsafeMutablePointer(to: &job) { p in
+                ck_parallel(Int32(count), Int32(threads), { ctx, i in ctx!.assumingMemoryBound(to: Each.self).pointee.body(Int(i)) }, p)
+            }
+        }
+    }
+
+    struct Each {
+        let body: @Sendable (Int) -> Void
     }
 }
 

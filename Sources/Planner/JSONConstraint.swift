@@ -10,6 +10,13 @@ public final class TokenVocabulary: Sendable {
     /// Token ids in byte order, and how many leading bytes each shares with the one before it.
     let order: [Int32]
     let shared: [Int32]
+    /// Tokens that are plain text inside a JSON string (whole UTF-8 characters, no quote, backslash or
+    /// control character), with their character counts; and the order of all the others. Inside a string
+    /// with no pattern or grounding, a plain token is allowed exactly when it fits the length limit, so
+    /// only the others need the matcher.
+    let plainChars: [Int32]
+    let otherOrder: [Int32]
+    let otherShared: [Int32]
     public var count: Int { bytes.count }
 
     public init(tokenizer: BPETokenizer) {
@@ -17,7 +24,13 @@ public final class TokenVocabulary: Sendable {
         let b = (0..<tokenizer.vocabularySize).map { tokenizer.isSpecial($0) ? [] : tokenizer.tokenBytes($0) }
         bytes = b
         let sorted = b.indices.filter { !b[$0].isEmpty }.sorted { b[$0].lexicographicallyPrecedes(b[$1]) }
-        order = sorted.map(Int32.init)
+        (order, shared) = Self.sharedPrefixes(sorted, b)
+        let plain = b.map { Self.plainCharacters($0) ?? -1 }
+        plainChars = plain
+        (otherOrder, otherShared) = Self.sharedPrefixes(sorted.filter { plain[$0] < 0 }, b)
+    }
+
+    static func sharedPrefixes(_ sorted: [Int], _ b: [[UInt8]]) -> ([Int32], [Int32]) {
         var sh = [Int32](repeating: 0, count: sorted.count)
         for i in sorted.indices.dropFirst() {
             let x = b[sorted[i - 1]], y = b[sorted[i]]
@@ -25,7 +38,14 @@ public final class TokenVocabulary: Sendable {
             while k < x.count, k < y.count, x[k] == y[k] { k += 1 }
             sh[i] = Int32(k)
         }
-        shared = sh
+        return (sorted.map(Int32.init), sh)
+    }
+
+    /// The number of characters when `t` is plain string text, else nil.
+    static func plainCharacters(_ t: [UInt8]) -> Int32? {
+        guard !t.isEmpty, !t.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return nil }
+        guard let s = String(validating: t, as: UTF8.self) else { return nil }
+        return Int32(s.unicodeScalars.count)
     }
 }
 
@@ -53,7 +73,20 @@ public final class JSONConstraint: GenerationConstraint, @unchecked Sendable {
 
     public func mask() -> [Bool] {
         var mask = [Bool](repeating: false, count: vocabulary.count)
-        let order = vocabulary.order, shared = vocabulary.shared, bytes = vocabulary.bytes
+        if let (length, maxLength) = matcher.plainStringContext {
+            let limit = maxLength.map { Int32($0 - length) } ?? .max
+            for (i, c) in vocabulary.plainChars.enumerated() where c >= 0 && c <= limit { mask[i] = true }
+            walk(vocabulary.otherOrder, vocabulary.otherShared, into: &mask)
+        } else {
+            walk(vocabulary.order, vocabulary.shared, into: &mask)
+        }
+        return mask
+    }
+
+    /// The matcher over tokens in byte order: a prefix's work is shared by the tokens that start with
+    /// it, and a refused prefix skips them all.
+    func walk(_ order: [Int32], _ shared: [Int32], into mask: inout [Bool]) {
+        let bytes = vocabulary.bytes
         // states[d]: the matcher after the first d bytes of the current token.
         var states: [JSONMatcher] = [matcher]
         var deadPrefix = Int.max
@@ -72,7 +105,6 @@ public final class JSONConstraint: GenerationConstraint, @unchecked Sendable {
             }
             if ok { mask[Int(order[i])] = true }
         }
-        return mask
     }
 
     public func accept(_ token: Int) throws {

@@ -92,6 +92,15 @@ public struct JSONMatcher: Sendable {
         }
     }
 
+    /// Inside a string whose only limit is its length (no pattern, no grounding), at a character
+    /// boundary, with one reading: the string's length so far and its limit.
+    var plainStringContext: (Int, Int?)? {
+        guard stacks.count == 1, case .string(let f)? = stacks[0].last, f.escape == 0, f.pending == 0 else { return nil }
+        let r = rule(f)
+        guard r.pattern == nil, r.grounding.map({ grounding[$0] == nil }) ?? true else { return nil }
+        return (f.length, r.maxLength)
+    }
+
     // MARK: - Transitions
 
     func advance(_ stack: [Frame], _ b: UInt8, _ out: inout [[Frame]]) {

@@ -42,9 +42,11 @@ extension LlamaModel {
 
     /// Generates after `prompt` (token ids, BOS included when the model wants one): at most `maxTokens`,
     /// stopping at an end-of-turn token (unless `ignoreEOS`), a stop string, a full context, or when
-    /// `constraint` admits nothing more. `onText` receives the text as it forms, whole UTF-8 characters only.
+    /// `constraint` admits nothing more. Under a constraint the first draw is checked alone and a full mask
+    /// computed only when it is refused (as llama.cpp does; the same distribution), unless `maskEveryToken`.
+    /// `onText` receives the text as it forms, whole UTF-8 characters only.
     public func generate(prompt: [Int], maxTokens: Int, sampling: SamplingOptions = .greedy, ignoreEOS: Bool = false,
-                         stop: [String] = [], constraint: GenerationConstraint? = nil, cache: Cache? = nil,
+                         stop: [String] = [], constraint: GenerationConstraint? = nil, maskEveryToken: Bool = false, cache: Cache? = nil,
                          onText: (String) -> Void = { _ in }) throws -> Generation {
         try sampling.validate()
         guard !prompt.isEmpty else { throw Failure.unsupported("the prompt is empty") }
@@ -98,8 +100,8 @@ extension LlamaModel {
                 let canEnd = c.canEnd
                 func ok(_ t: Int) -> Bool { eog.contains(t) ? canEnd : c.allows(t) }
                 var sampler2 = sampler
-                let first = try sampler2.sample(logits)
-                if ok(first) {
+                let first = maskEveryToken ? -1 : try sampler2.sample(logits)
+                if first >= 0, ok(first) {
                     sampler = sampler2
                     next = first
                 } else {

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Neural
 import Text
@@ -132,6 +133,7 @@ public final class LlamaModel: @unchecked Sendable {
         var att = [Float](repeating: 0, count: n * d), proj = [Float](repeating: 0, count: n * d)
         var gate = [Float](repeating: 0, count: n * c.feedForward), up = gate
         let start = cache.count
+        let rope = ropeTable(start: start, n: n), half = c.ropeDimensions / 2
         for (li, L) in layers.enumerated() {
             Self.rmsNorm(x, L.attnNorm, eps: c.rmsEpsilon, rows: n, into: &h)
             h.withUnsafeBufferPointer { hp in
@@ -140,13 +142,13 @@ public final class LlamaModel: @unchecked Sendable {
                 vx.withUnsafeMutableBufferPointer { L.v.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
             }
             for i in 0..<n {
-                rope(&q, offset: i * d, heads: c.heads, position: start + i)
-                rope(&kx, offset: i * kvDim, heads: c.kvHeads, position: start + i)
-                for j in 0..<kvDim {
-                    cache.k[li][(start + i) * kvDim + j] = Float(Float16(kx[i * kvDim + j]))
-                    cache.v[li][(start + i) * kvDim + j] = Float(Float16(vx[i * kvDim + j]))
-                }
+                let angles = rope[(i * half)..<((i + 1) * half)]
+                self.rope(&q, offset: i * d, heads: c.heads, table: angles)
+                self.rope(&kx, offset: i * kvDim, heads: c.kvHeads, table: angles)
             }
+            // Into the cache through f16, as llama.cpp's f16 cache holds them.
+            cache.k[li].withUnsafeMutableBufferPointer { ck_round_f16(kx, $0.baseAddress! + start * kvDim, n * kvDim) }
+            cache.v[li].withUnsafeMutableBufferPointer { ck_round_f16(vx, $0.baseAddress! + start * kvDim, n * kvDim) }
             attention(q: q, layer: li, cache: cache, start: start, n: n, into: &att)
             att.withUnsafeBufferPointer { ap in proj.withUnsafeMutableBufferPointer { L.o.multiply(ap.baseAddress!, tokens: n, into: $0.baseAddress!) } }
             for i in 0..<(n * d) { x[i] += proj[i] }
@@ -155,7 +157,7 @@ public final class LlamaModel: @unchecked Sendable {
                 gate.withUnsafeMutableBufferPointer { L.gate.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
                 up.withUnsafeMutableBufferPointer { L.up.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
             }
-            for i in 0..<gate.count { let g = gate[i]; gate[i] = g / (1 + Foundation.exp(-g)) * up[i] }
+            ck_swiglu(&gate, up, gate.count)
             gate.withUnsafeBufferPointer { gp in proj.withUnsafeMutableBufferPointer { L.down.multiply(gp.baseAddress!, tokens: n, into: $0.baseAddress!) } }
             for i in 0..<(n * d) { x[i] += proj[i] }
         }
@@ -170,29 +172,39 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     static func rmsNorm(_ x: [Float], _ w: [Float], eps: Float, rows: Int, into y: inout [Float]) {
-        let d = w.count
-        for r in 0..<rows {
-            var sum: Double = 0
-            for j in 0..<d { let v = x[r * d + j]; sum += Double(v * v) }
-            let scale = 1 / (Float(sum / Double(d)) + eps).squareRoot()
-            for j in 0..<d { y[r * d + j] = (x[r * d + j] * scale) * w[j] }
-        }
+        ck_rmsnorm(x, w, w.count, rows, eps, &y)
     }
 
-    /// Rotates adjacent pairs (llama's "normal" RoPE); the angle advances by repeated
-    /// multiplication as ggml computes it.
-    func rope(_ v: inout [Float], offset: Int, heads: Int, position: Int) {
-        let hd = config.headDim, dims = config.ropeDimensions
-        let scale = powf(config.ropeBase, -2 / Float(dims))
-        for h in 0..<heads {
-            var theta = Float(position)
-            let base = offset + h * hd
-            for i in stride(from: 0, to: dims, by: 2) {
-                let cs = cosf(theta), sn = sinf(theta)
-                let x0 = v[base + i], x1 = v[base + i + 1]
-                v[base + i] = x0 * cs - x1 * sn
-                v[base + i + 1] = x0 * sn + x1 * cs
+    /// cos and sin of RoPE's angles for `n` positions from `start` (dims/2 pairs a position), computed
+    /// once a forward pass for every layer and head. The angle advances by repeated multiplication, as
+    /// ggml computes it.
+    func ropeTable(start: Int, n: Int) -> [SIMD2<Float>] {
+        let dims = config.ropeDimensions, scale = powf(config.ropeBase, -2 / Float(dims))
+        var table = [SIMD2<Float>](repeating: .zero, count: n * dims / 2)
+        for i in 0..<n {
+            var theta = Float(start + i)
+            for k in 0..<(dims / 2) {
+                table[i * dims / 2 + k] = SIMD2(cosf(theta), sinf(theta))
                 theta *= scale
+            }
+        }
+        return table
+    }
+
+    /// Rotates adjacent pairs (llama's "normal" RoPE) of every head of one position.
+    func rope(_ v: inout [Float], offset: Int, heads: Int, table: ArraySlice<SIMD2<Float>>) {
+        let hd = config.headDim, dims = config.ropeDimensions
+        v.withUnsafeMutableBufferPointer { p in
+            for h in 0..<heads {
+                let base = offset + h * hd
+                var k = table.startIndex
+                for i in stride(from: 0, to: dims, by: 2) {
+                    let cs = table[k].x, sn = table[k].y
+                    let x0 = p[base + i], x1 = p[base + i + 1]
+                    p[base + i] = x0 * cs - x1 * sn
+                    p[base + i + 1] = x0 * sn + x1 * cs
+                    k += 1
+                }
             }
         }
     }
@@ -201,36 +213,22 @@ public final class LlamaModel: @unchecked Sendable {
     func attention(q: [Float], layer: Int, cache: Cache, start: Int, n: Int, into out: inout [Float]) {
         let c = config, hd = c.headDim, d = c.embedding, kvDim = c.kvHeads * hd, group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
-        let K = cache.k[layer], V = cache.v[layer]
         let outPtr = out.withUnsafeMutableBufferPointer { UnsafeSendable($0.baseAddress!) }
         let work = n * c.heads
-        ParallelRows.run(work * 64, threads: ParallelRows.threads) { a, b in
-            for w in (a / 64)..<(b / 64) {
-                let i = w / c.heads, h = w % c.heads
-                let kvh = h / group
-                let len = start + i + 1
-                let qo = i * d + h * hd
-                var qh = [Float](repeating: 0, count: hd)
-                // The cache holds f16 keys; llama.cpp rounds the query to f16 for the same product.
-                for j in 0..<hd { qh[j] = Float(Float16(q[qo + j])) }
-                var scores = [Float](repeating: 0, count: len)
-                var mx = -Float.infinity
-                for t in 0..<len {
-                    var s: Float = 0
-                    let ko = t * kvDim + kvh * hd
-                    for j in 0..<hd { s += qh[j] * K[ko + j] }
-                    scores[t] = s * scale
-                    mx = max(mx, scores[t])
-                }
-                var sum: Double = 0
-                for t in 0..<len { let e = expf(scores[t] - mx); scores[t] = e; sum += Double(e) }
-                let inv = Float(1 / sum)
-                let o = outPtr.pointer + i * d + h * hd
-                for j in 0..<hd { o[j] = 0 }
-                for t in 0..<len {
-                    let p = scores[t] * inv
-                    let vo = t * kvDim + kvh * hd
-                    for j in 0..<hd { o[j] += p * V[vo + j] }
+        cache.k[layer].withUnsafeBufferPointer { kb in
+            cache.v[layer].withUnsafeBufferPointer { vb in
+                let K = UnsafeSendable(UnsafeMutablePointer(mutating: kb.baseAddress!)), V = UnsafeSendable(UnsafeMutablePointer(mutating: vb.baseAddress!))
+                // One task per token and head: later tokens attend over more keys, and claiming tasks one
+                // at a time keeps the threads evenly loaded.
+                ParallelRows.forEach(work, threads: ParallelRows.threads) { w in
+                    var qh = [Float](repeating: 0, count: hd)
+                    var scores = [Float](repeating: 0, count: start + n)
+                    let i = w / c.heads, h = w % c.heads
+                    let kvh = h / group
+                    let qo = i * d + h * hd
+                    // The cache holds f16 keys; llama.cpp rounds the query to f16 for the same product.
+                    q.withUnsafeBufferPointer { ck_round_f16($0.baseAddress! + qo, &qh, hd) }
+                    ck_attend(qh, K.pointer + kvh * hd, V.pointer + kvh * hd, start + i + 1, hd, kvDim, scale, &scores, outPtr.pointer + i * d + h * hd)
                 }
             }
         }

@@ -35,6 +35,7 @@ struct LLMCommand: ParsableCommand {
     @Option(name: .long, help: "Context size in tokens (default: the file's, at most 4096).") var context: Int?
     @Option(name: .long, help: "Threads (default: every core).") var threads: Int?
     @Flag(name: .long, help: "Keep generating past end-of-turn tokens (benchmarks).") var ignoreEos = false
+    @Flag(name: .long, help: "Compute the whole token mask at every step instead of checking the first draw (benchmarks).") var maskEveryToken = false
     @Flag(name: .long, help: "Print one JSON object (text, tokens, stop reason, timings) instead of streaming.") var json = false
 
     func run() throws {
@@ -63,7 +64,7 @@ struct LLMCommand: ParsableCommand {
             messages.append(.init(role: "user", content: prompt))
             text = try m.template().render(messages)
         }
-        let ids = (m.tokenizer.addBOS && raw ? [m.tokenizer.bos].compactMap { $0 } : []) + m.tokenizer.encode(text, addSpecial: false, parseSpecial: !raw)
+        let ids = (m.tokenizer.addBOS && raw ? [m.tokenizer.bos].compactMap { $0 } : []) + m.tokenizer.encode(text, addSpecial: false, parseSpecial: true)
         let capacity = min(context ?? min(m.config.contextLength, 4096), m.config.contextLength)
         if ids.count >= capacity {
             throw ValidationError("the prompt is \(ids.count) tokens but the context holds \(capacity); shorten it or pass a larger --context")
@@ -77,7 +78,7 @@ struct LLMCommand: ParsableCommand {
         }
         let streaming = !json
         let g = try m.generate(prompt: ids, maxTokens: maxTokens, sampling: options, ignoreEOS: ignoreEos, stop: stop,
-                               constraint: constraint, cache: m.makeCache(capacity: capacity)) { piece in
+                               constraint: constraint, maskEveryToken: maskEveryToken, cache: m.makeCache(capacity: capacity)) { piece in
             if streaming { FileHandle.standardOutput.write(Data(piece.utf8)) }
         }
         let ppRate = Double(g.promptTokens) / max(g.promptSeconds, 1e-9), tgRate = Double(g.tokens.count) / max(g.generateSeconds, 1e-9)
@@ -85,6 +86,7 @@ struct LLMCommand: ParsableCommand {
             var o = JSONObject()
             o["text"] = .string(g.text)
             o["tokens"] = .number(JSONNumber(g.tokens.count))
+            o["ids"] = .array(g.tokens.map { .number(JSONNumber($0)) })
             o["prompt_tokens"] = .number(JSONNumber(g.promptTokens))
             o["stop"] = .string(g.stop.rawValue)
             o["prompt_tokens_per_second"] = .number(JSONNumber(ppRate))

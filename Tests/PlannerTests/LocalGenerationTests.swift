@@ -148,3 +148,50 @@ final class LocalGenerationTests: XCTestCase {
         }
     }
 }
+
+/// The quantised products under generation: batched and one-token paths, threads, and the weights.
+final class QuantizedProductTests: XCTestCase {
+    func testBatchedProductsEqualOneTokenProductsAndTheDequantisedWeights() throws {
+        let m = try LlamaParityTests.model()
+        let f = m.file
+        // Q4_1 (a layer's projection) and Q8_0 (the tied embeddings), 7 tokens (not a multiple of 4).
+        for name in ["blk.3.ffn_up.weight", "blk.0.attn_q.weight", "token_embd.weight"] {
+            let w = try QuantizedMatrix(file: f, name: name)
+            var rng = SplitMix64(seed: 5)
+            let tokens = 7
+            let x = (0..<(tokens * w.cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            let rows = min(w.rows, 700)
+            var batched = [Float](repeating: 0, count: tokens * w.rows)
+            x.withUnsafeBufferPointer { xp in batched.withUnsafeMutableBufferPointer { w.multiply(xp.baseAddress!, tokens: tokens, into: $0.baseAddress!) } }
+            var row = [Float](repeating: 0, count: w.cols)
+            for t in 0..<tokens {
+                var one = [Float](repeating: 0, count: w.rows)
+                x.withUnsafeBufferPointer { xp in one.withUnsafeMutableBufferPointer { w.multiply(xp.baseAddress! + t * w.cols, tokens: 1, into: $0.baseAddress!, threads: 1) } }
+                XCTAssertEqual(Array(batched[(t * w.rows)..<((t + 1) * w.rows)]), one, "\(name) token \(t)")
+                // Against the dequantised weights in double: only the activations' 8-bit rounding differs.
+                var worst = 0.0
+                for r in 0..<rows {
+                    w.withRow { GGMLType.dequantize(w.type, $0(r), into: &row, count: w.cols) }
+                    var exact = 0.0, scale = 0.0
+                    for j in 0..<w.cols { exact += Double(row[j]) * Double(x[t * w.cols + j]); scale += abs(Double(row[j])) }
+                    worst = max(worst, abs(Double(one[r]) - exact) / max(scale, 1e-6))
+                }
+                XCTAssertLessThan(worst, 0.01, "\(name) token \(t)")
+            }
+        }
+    }
+
+    func testGenerationIsTheSameOnOneThreadAndOnSeveral() throws {
+        let m = try LlamaParityTests.model()
+        let prompt = m.tokenizer.encode(try m.template().render([.init(role: "user", content: "Name three colours.")]))
+        let saved = ParallelRows.threads
+        defer { ParallelRows.threads = saved }
+        var outputs: [[Int]] = []
+        for threads in [1, 2, 3] {
+            ParallelRows.threads = threads
+            outputs.append(try m.generate(prompt: prompt, maxTokens: 12, ignoreEOS: true, cache: m.makeCache(capacity: 128)).tokens)
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[0], outputs[2])
+    }
+}

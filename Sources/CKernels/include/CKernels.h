@@ -13,6 +13,43 @@ float ck_dot_f32(const float *a, const float *b, size_t n);
 /// prefetching the next row while the current one is summed (rows are scattered in memory).
 void ck_dot_gather_f32(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out);
 
+/// Quantised matrix rows times quantised activations, llama.cpp's block formats (32 values a block):
+/// out[r] = row r · x for r in [r0, r1). Weights: Q4_0 (f16 d, 16 nibble bytes), Q4_1 (f16 d, f16 m,
+/// 16 nibble bytes), Q8_0 (f16 d, 32 int8). Activations: 32 int8 a block with scale dx (Q8_0), plus
+/// sx = dx * Σq for Q8_1. Integer products per block, float sums across blocks.
+void ck_rows_q4_0_q8_0(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                       const int8_t *qx, const float *dx, float *out);
+void ck_rows_q4_1_q8_1(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                       const int8_t *qx, const float *dx, const float *sx, float *out);
+void ck_rows_q8_0_q8_0(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                       const int8_t *qx, const float *dx, float *out);
+
+/// ck_rows_* for `ntok` activation vectors at once (GGML type ids: 2 Q4_0, 3 Q4_1, 8 Q8_0): token t's
+/// activations start at qx + t * blocks * 32 (dx, sx + t * blocks); out[t * out_stride + r].
+void ck_rows_multi(int type, const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
+                   const int8_t *qx, const float *dx, const float *sx, size_t ntok, float *out, size_t out_stride);
+
+/// One query's attention over `len` cached keys and values (rows `stride` floats apart, `hd` used):
+/// softmax(q·K * scale) · V into out[hd]; `scores` holds len floats of scratch.
+void ck_attend(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
+               float *scores, float *out);
+
+/// Activations quantised per 32-block as llama.cpp does for Q8_0 (s == NULL) and Q8_1 (s[b] = d·Σq):
+/// d = amax/127 rounded through f16, q = round-to-nearest-even(x / d).
+void ck_quantize_q8(const float *x, size_t blocks, int8_t *q, float *d, float *s);
+/// y = x rounded through f16 (an f16 cache, f16 operands), n values.
+void ck_round_f16(const float *x, float *y, size_t n);
+/// gate = silu(gate) * up, n values.
+void ck_swiglu(float *gate, const float *up, size_t n);
+/// RMSNorm of `rows` rows of `dim` values, the sum of squares in double: y = x / rms(x) * w.
+void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float eps, float *y);
+
+/// Runs fn(ctx, i) for i in [0, count) on the caller and up to threads - 1 pooled workers, which spin
+/// briefly between loops (token generation runs hundreds of short loops a token). A loop started while
+/// another runs is run serially on its caller.
+typedef void (*ck_task_fn)(void *ctx, int index);
+void ck_parallel(int count, int threads, ck_task_fn fn, void *ctx);
+
 /// 1 when the AVX2+FMA kernels are in use.
 int ck_uses_avx2(void);
 

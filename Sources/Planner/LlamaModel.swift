@@ -157,7 +157,16 @@ public final class LlamaModel: @unchecked Sendable {
                 gate.withUnsafeMutableBufferPointer { L.gate.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
                 up.withUnsafeMutableBufferPointer { L.up.multiply(hp.baseAddress!, tokens: n, into: $0.baseAddress!) }
             }
-            ck_swiglu(&gate, up, gate.count)
+            // A batch's rows in parallel: libm's expf is the cost here.
+            let ff = c.feedForward
+            gate.withUnsafeMutableBufferPointer { g in
+                up.withUnsafeBufferPointer { u in
+                    let gp = UnsafeSendable(g.baseAddress!), upp = UnsafeSendable(UnsafeMutablePointer(mutating: u.baseAddress!))
+                    ParallelRows.forEach(n, threads: n >= 4 ? ParallelRows.threads : 1) { t in
+                        ck_swiglu(gp.pointer + t * ff, upp.pointer + t * ff, ff)
+                    }
+                }
+            }
             gate.withUnsafeBufferPointer { gp in proj.withUnsafeMutableBufferPointer { L.down.multiply(gp.baseAddress!, tokens: n, into: $0.baseAddress!) } }
             for i in 0..<(n * d) { x[i] += proj[i] }
         }

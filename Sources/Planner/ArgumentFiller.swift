@@ -15,7 +15,8 @@ struct ArgumentFiller {
 
     enum Outcome {
         case filled(JSONValue)
-        case missing([String])
+        /// The required arguments not found, and the arguments that were.
+        case missing([String], partial: JSONObject)
     }
 
     func fill(_ schema: JSONValue, clause: String, request: String, extraPaths: [String] = []) -> Outcome {
@@ -78,7 +79,7 @@ struct ArgumentFiller {
             }
         }
         let missing = required.filter { args[$0] == nil }.sorted()
-        return missing.isEmpty ? .filled(.object(args)) : .missing(missing)
+        return missing.isEmpty ? .filled(.object(args)) : .missing(missing, partial: args)
     }
 
     /// One call per value when the clause names several for a tool that takes one ("show me a.md and

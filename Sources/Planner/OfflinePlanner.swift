@@ -16,6 +16,19 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
     public var threshold: Float = Float(ProcessInfo.processInfo.environment["ATELIER_ROUTER_THRESHOLD"] ?? "") ?? 0.3
     /// How much grounding (required arguments filled from the request) moves a tool's score.
     public var fillBonus: Float = Float(ProcessInfo.processInfo.environment["ATELIER_ROUTER_FILL_BONUS"] ?? "") ?? 0.08
+    /// Loads the local model, for required arguments the extractors cannot find (nil: ask instead).
+    /// Loaded on first need: most requests never need it.
+    public var loadDecoder: (@Sendable () -> ArgumentDecoder?)? {
+        didSet { decoderLock.withLock { loaded = nil } }
+    }
+    private var loaded: ArgumentDecoder??
+    private let decoderLock = NSLock()
+    var decoder: ArgumentDecoder? {
+        decoderLock.withLock {
+            if loaded == nil { loaded = .some(loadDecoder?()) }
+            return loaded!
+        }
+    }
 
     public init(embed: @escaping ToolRouter.Embed, roots: [URL]) {
         router = ToolRouter(embed: embed)
@@ -52,6 +65,7 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
             units += best
         }
         var out: [PlannedCall] = []
+        var partial: [Int: JSONObject] = [:]
         for (clause, matches) in units {
             // Similarity decides, nudged by grounding: a tool whose required arguments the request
             // fills (an existing path for a file tool), or that takes a path the request names, gains;
@@ -59,6 +73,7 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
             // folder for a file tool).
             let namesPaths = filler.namesPaths(clause)
             var best: (call: PlannedCall, adjusted: Float)?
+            var partials: [String: JSONObject] = [:]
             for m in matches.prefix(5) where m.score >= threshold - fillBonus {
                 guard let spec = tools.first(where: { $0.name == m.tool }) else { continue }
                 let call: PlannedCall, adjusted: Float
@@ -67,17 +82,30 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
                     let grounded = Self.requiredCount(spec.parameters) > 0 || ArgumentFiller.takesAPath(spec.parameters, args)
                     call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: args, missing: [])
                     adjusted = m.score + (grounded ? fillBonus : 0)
-                case .missing(let missing):
+                case .missing(let missing, let partial):
+                    partials[m.tool] = partial
                     call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: nil, missing: missing)
                     adjusted = m.score - fillBonus * (namesPaths ? 2 : 1)
                 }
                 if best == nil || adjusted > best!.adjusted { best = (call, adjusted) }
             }
             guard let c = best, c.adjusted >= threshold || (c.call.arguments == nil && c.call.score >= threshold) else { continue }
+            if c.call.arguments == nil { partial[out.count] = partials[c.call.tool] ?? JSONObject() }
             guard let args = c.call.arguments, let spec = tools.first(where: { $0.name == c.call.tool }) else { out.append(c.call); continue }
             for a in filler.fanOut(spec.parameters, arguments: args, clause: clause)
             where !out.contains(where: { $0.tool == c.call.tool && $0.arguments == a }) {
                 out.append(PlannedCall(clause: clause, tool: c.call.tool, score: c.call.score, arguments: a, missing: []))
+            }
+        }
+        // Nothing to call, only tools whose required arguments are not in so many words: rather than
+        // ask, the local model writes them, grounded in the request's spans (never a path: those come
+        // from the roots or not at all). Only then — beside calls that are ready, an unfilled clause is
+        // usually an aside ("… I want to rename it"), not a request.
+        if !out.contains(where: { $0.arguments != nil }), let decoder {
+            for (i, c) in out.enumerated() where c.arguments == nil && c.score >= threshold {
+                guard let spec = tools.first(where: { $0.name == c.tool }),
+                      let args = decoder.fill(tool: spec, known: partial[i] ?? JSONObject(), missing: c.missing, clause: c.clause) else { continue }
+                out[i] = PlannedCall(clause: c.clause, tool: c.tool, score: c.score, arguments: args, missing: [])
             }
         }
         return out

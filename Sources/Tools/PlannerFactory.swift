@@ -22,7 +22,9 @@ public struct PlannerFactory: Sendable {
         let provider = choice.provider ?? (choice.baseURL != nil ? "custom" : nil) ?? config?.provider ?? "local"
         if provider == "local" {
             guard choice.baseURL == nil else { throw LanguageModelError.unsupported("--base-url needs a remote provider (custom, xai or openai), not local") }
-            return OfflinePlanner(embed: { texts in try SentenceEmbedder.defaultModel().embed(texts) }, roots: roots)
+            let planner = OfflinePlanner(embed: { texts in try SentenceEmbedder.defaultModel().embed(texts) }, roots: roots)
+            planner.loadDecoder = { ArgumentDecoder.embedded() }
+            return planner
         }
         var c: ProviderConfig
         if let preset = ProviderConfig.preset(provider) {

@@ -221,3 +221,41 @@ final class OfflinePlannerTests: XCTestCase {
         }
     }
 }
+
+/// The local model's part in planning: required arguments the extractors cannot find, written by
+/// grounded constrained decoding with the embedded SmolLM2.
+final class ArgumentDecoderTests: XCTestCase {
+    func testANameNotWrittenAsCodeIsChosenFromTheRequestsOwnWords() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("atelier-decoder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let embedder = try SentenceEmbedder.defaultModel()
+        let planner = OfflinePlanner(embed: { try embedder.embed($0) }, roots: [root])
+        let tools = ["code_symbols", "code_outline", "fs_read", "rag_search"].map { ToolCatalog.descriptor($0).toolSpec }
+        func plan(_ request: String) async throws -> [ToolCall] {
+            try await planner.chat(ChatRequest(messages: [.user(request)], tools: tools)) { _ in }.toolCalls
+        }
+        // Without the model: "parse" is neither code-like nor capitalised, so the planner asks.
+        let asked = try await plan("where is parse defined?")
+        XCTAssertEqual(asked.count, 0)
+        planner.loadDecoder = { try? ArgumentDecoder(model: LlamaParityTests.model()) }
+        let calls = try await plan("where is parse defined?")
+        XCTAssertEqual(calls.map(\.name), ["code_symbols"])
+        XCTAssertEqual(try JSONParser.parse(calls[0].arguments)["query"], "parse")
+    }
+
+    func testTheDecodersValuesAreGroundedAndValidOrAbsent() throws {
+        let d = try ArgumentDecoder(model: LlamaParityTests.model())
+        let spec = ToolCatalog.descriptor("code_symbols").toolSpec
+        // The only candidates are the request's words that could name code.
+        XCTAssertEqual(ArgumentDecoder.candidateNames(in: "show the outline of the parser please", excluding: spec.name + " " + spec.description), ["parser"])
+        let filled = try XCTUnwrap(d.fill(tool: spec, known: JSONObject(), missing: ["query"], clause: "where do we define the tokenizer?"))
+        XCTAssertEqual(filled["query"], "tokenizer")
+        XCTAssertTrue(try Schema(spec.parameters).validate(filled).valid)
+        // A path is never guessed.
+        let read = ToolCatalog.descriptor("fs_read").toolSpec
+        XCTAssertNil(d.fill(tool: read, known: JSONObject(), missing: ["path"], clause: "open the config file"))
+        // Nothing in the request could be a name: no call.
+        XCTAssertNil(d.fill(tool: spec, known: JSONObject(), missing: ["query"], clause: "where is it defined?"))
+    }
+}

@@ -47,7 +47,7 @@ extension LlamaModel {
     /// `onText` receives the text as it forms, whole UTF-8 characters only.
     public func generate(prompt: [Int], maxTokens: Int, sampling: SamplingOptions = .greedy, ignoreEOS: Bool = false,
                          stop: [String] = [], constraint: GenerationConstraint? = nil, maskEveryToken: Bool = false, cache: Cache? = nil,
-                         onText: (String) -> Void = { _ in }) throws -> Generation {
+                         isCancelled: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> Generation {
         try sampling.validate()
         guard !prompt.isEmpty else { throw Failure.unsupported("the prompt is empty") }
         let cache = cache ?? makeCache()
@@ -91,6 +91,7 @@ extension LlamaModel {
             send(text)
         }
         while out.tokens.count < maxTokens {
+            if isCancelled() { throw Failure.cancelled }
             if let c = constraint, c.mustEnd { out.stop = .constraint; break }
             if ignoreEOS { for e in eog where e < logits.count { logits[e] = -.infinity } }
             let next: Int

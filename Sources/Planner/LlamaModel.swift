@@ -32,8 +32,10 @@ public final class LlamaModel: @unchecked Sendable {
     public enum Failure: Error, CustomStringConvertible {
         case unsupported(String)
         case contextFull(needed: Int, context: Int)
+        case cancelled
         public var description: String {
             switch self {
+            case .cancelled: return "generation was cancelled"
             case .unsupported(let s): return s
             case .contextFull(let n, let c): return "the prompt and answer need \(n) tokens but the context holds \(c); shorten the prompt"
             }

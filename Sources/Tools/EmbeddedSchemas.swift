@@ -918,6 +918,47 @@ enum EmbeddedSchemas {
   }
 }
 """#,
+        "llm_generate": #"""
+{
+  "name": "llm_generate",
+  "title": "Generate text with the local language model",
+  "description": "Runs a local GGUF language model in-process (default: the embedded SmolLM2-135M-Instruct; any llama-family GGUF by path) on a chat message or a raw prompt, sampled as llama.cpp samples (temperature, top-k, top-p, min-p, repetition penalty, seed). With 'schema' the output is JSON that validates against that JSON Schema (constrained decoding), returned parsed as 'value'. Small models write plausible text, not facts.",
+  "_meta": {"atelier/examples": ["generate text with the local language model", "complete this prompt with the local LLM", "have the local model write JSON that matches this schema"]},
+  "inputSchema": {
+    "type": "object",
+    "properties": {
+      "prompt": {"x-grounding": "none", "type": "string", "minLength": 1, "description": "The user message, or the whole prompt when raw is true."},
+      "system": {"x-grounding": "none", "type": "string", "description": "System message (default: the chat template's own)."},
+      "raw": {"type": "boolean", "default": false, "description": "Send the prompt as is, without the chat template."},
+      "model": {"x-grounding": "none", "type": "string", "minLength": 1, "description": "A GGUF file inside the roots (default: the embedded SmolLM2-135M-Instruct)."},
+      "max_tokens": {"type": "integer", "minimum": 1, "maximum": 4096, "default": 256, "description": "Most tokens to generate."},
+      "temperature": {"type": "number", "minimum": 0, "maximum": 5, "default": 0.8, "description": "0 is greedy."},
+      "top_k": {"type": "integer", "minimum": 0, "default": 40, "description": "0 turns it off."},
+      "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.95, "description": "1 turns it off."},
+      "min_p": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.05, "description": "0 turns it off."},
+      "repeat_penalty": {"type": "number", "exclusiveMinimum": 0, "maximum": 10, "default": 1, "description": "1 turns it off."},
+      "seed": {"type": "integer", "minimum": 0, "default": 0, "description": "Random seed (the same seed and settings give the same text)."},
+      "stop": {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 8, "description": "Stop at any of these strings."},
+      "schema": {"x-grounding": "none", "type": ["object", "boolean"], "description": "A JSON Schema the output must validate against (object, properties, required, enum, const, strings with length/pattern, bounded numbers, arrays, anyOf, $ref)."}
+    },
+    "required": ["prompt"],
+    "additionalProperties": false
+  },
+  "outputSchema": {
+    "type": "object",
+    "properties": {
+      "text": {"type": "string"},
+      "value": {"description": "The output parsed as JSON (with 'schema')."},
+      "stop": {"enum": ["eos", "length", "stop", "context", "constraint"]},
+      "tokens": {"type": "integer", "minimum": 0},
+      "prompt_tokens": {"type": "integer", "minimum": 0},
+      "tokens_per_second": {"type": "number", "minimum": 0},
+      "model": {"type": "string"}
+    },
+    "required": ["text", "stop", "tokens", "prompt_tokens", "model"]
+  }
+}
+"""#,
         "ocr_extract": ##"""
 {
   "name": "ocr_extract",

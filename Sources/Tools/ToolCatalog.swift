@@ -42,6 +42,7 @@ public enum ToolCatalog {
         try registry.register(ImageGenerateTool(service: images))
         try registry.register(DreamBoothTrainTool(service: images))
         registry.addResourceProvider(ImageResources(service: images))
+        try registry.register(LLMGenerateTool(sandbox: sandbox))
         if debugTools { try registry.register(DebugSleepTool()) }
         try registry.register(AskTool(registry: registry, resolver: PlannerFactory(config: config?.planner, roots: registry.roots).resolver))
         for spec in config?.tools ?? [] {

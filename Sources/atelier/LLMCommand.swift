@@ -78,15 +78,14 @@ struct LLMCommand: ParsableCommand {
         }
         let streaming = !json
         let g = try m.generate(prompt: ids, maxTokens: maxTokens, sampling: options, ignoreEOS: ignoreEos, stop: stop,
-                               constraint: constraint, maskEveryToken: maskEveryToken, cache: m.makeCache(capacity: capacity)) { piece in
-            if streaming { FileHandle.standardOutput.write(Data(piece.utf8)) }
-        }
+                               constraint: constraint, maskEveryToken: maskEveryToken, cache: m.makeCache(capacity: capacity),
+                               onText: { piece in if streaming { FileHandle.standardOutput.write(Data(piece.utf8)) } })
         let ppRate = Double(g.promptTokens) / max(g.promptSeconds, 1e-9), tgRate = Double(g.tokens.count) / max(g.generateSeconds, 1e-9)
         if json {
             var o = JSONObject()
             o["text"] = .string(g.text)
             o["tokens"] = .number(JSONNumber(g.tokens.count))
-            o["ids"] = .array(g.tokens.map { .number(JSONNumber($0)) })
+            o["ids"] = .array(g.tokens.map { JSONValue.number(JSONNumber($0)) })
             o["prompt_tokens"] = .number(JSONNumber(g.promptTokens))
             o["stop"] = .string(g.stop.rawValue)
             o["prompt_tokens_per_second"] = .number(JSONNumber(ppRate))

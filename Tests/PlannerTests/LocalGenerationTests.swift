@@ -124,7 +124,7 @@ final class LocalGenerationTests: XCTestCase {
         let prompt = c["prompt_ids"]!.arrayValue!.compactMap(\.intValue)
         let want = Array(c["generated_ids"]!.arrayValue!.compactMap(\.intValue).prefix(8))
         var pieces: [String] = []
-        let g = try m.generate(prompt: prompt, maxTokens: 8, ignoreEOS: true, cache: m.makeCache(capacity: 128)) { pieces.append($0) }
+        let g = try m.generate(prompt: prompt, maxTokens: 8, ignoreEOS: true, cache: m.makeCache(capacity: 128), onText: { pieces.append($0) })
         XCTAssertEqual(g.tokens, want)
         XCTAssertEqual(g.stop, .length)
         XCTAssertEqual(pieces.joined(), g.text)

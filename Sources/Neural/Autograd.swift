@@ -59,7 +59,9 @@ extension Tensor {
             for i in t.node?.inputs ?? [] where i.tracksGrad && !seen.contains(ObjectIdentifier(i)) { stack.append((i, false)) }
         }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
-        for t in order.reversed() {
+        // Taken off the list as it goes, so an activation is freed as soon as the nodes that saved it
+        // have run (as PyTorch frees saved tensors), not when the whole backward ends.
+        while let t = order.popLast() {
             // The graph is spent once differentiated, as in PyTorch without retain_graph. Dropping the
             // node also breaks the cycle between an output and a backward closure that captured it,
             // which otherwise kept every training step's activations alive.

@@ -78,6 +78,6 @@ final class CLITests: XCTestCase {
         let (status, out, _) = try runAtelier(["tools", "list", "--json"])
         XCTAssertEqual(status, 0)
         let names = try JSONParser.parse(out).arrayValue?.compactMap { $0["name"]?.stringValue }
-        XCTAssertEqual(names, ["schema_validate", "fs_read", "fs_list", "rag_ingest", "rag_search", "rag_delete", "rag_collections", "code_outline", "code_symbols", "code_references", "code_dependencies", "code_metrics", "code_diagnostics", "code_query", "code_repo_map", "ocr_extract", "image_generate", "dreambooth_train", "ask"])
+        XCTAssertEqual(names, ["schema_validate", "fs_read", "fs_list", "rag_ingest", "rag_search", "rag_delete", "rag_collections", "code_outline", "code_symbols", "code_references", "code_dependencies", "code_metrics", "code_diagnostics", "code_query", "code_repo_map", "ocr_extract", "image_generate", "dreambooth_train", "llm_generate", "ask"])
     }
 }

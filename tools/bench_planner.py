@@ -224,7 +224,10 @@ def main() -> int:
     out.append(f"- Baseline: {base_desc}")
     out.append(f"- Atelier: `{rel_bin} eval planner {args.set} --root {args.root} --json` (the default `local` "
                "planner, dry run, first turn only); its ms is the whole first turn per request, timed in "
-               "process (one process for all requests, so models load once)." + (" **Debug build**: its times are not representative." if debug else ""))
+               "process (one process for all requests; models load once, on an untimed warm-up run of the first request)."
+               + (f" The router alone (embedding the clauses, ranking the tools): mean {atelier['router']['meanMs']} ms, "
+                  f"max {atelier['router']['maxMs']} ms per request." if atelier.get("router") else "")
+               + (" **Debug build**: its times are not representative." if debug else ""))
     if missing_tools:
         out.append(f"- Tools expected by the set but not registered today: {', '.join(f'`{t}`' for t in missing_tools)} "
                    f"({n - n_av} requests); the \"tools exist today\" columns leave those requests out.")

@@ -15,6 +15,9 @@ public final class ToolRouter: @unchecked Sendable {
     private let lock = NSLock()
     private var cacheKey = ""
     private var toolVectors: [(name: String, vectors: [[Float]])] = []
+    private var spent: Double = 0
+    /// Seconds spent ranking so far (embedding the texts and scoring the tools), for the evaluation.
+    public var seconds: Double { lock.withLock { spent } }
 
     public init(embed: @escaping Embed) { self.embed = embed }
 
@@ -24,6 +27,8 @@ public final class ToolRouter: @unchecked Sendable {
     }
 
     public func rank(_ texts: [String], tools: [ToolSpec]) throws -> [[Match]] {
+        let t0 = Date()
+        defer { let dt = Date().timeIntervalSince(t0); lock.withLock { spent += dt } }
         let index = try vectors(for: tools)
         let queries = try embed(texts)
         return queries.map { q in

@@ -85,6 +85,54 @@ public final class ArgumentDecoder: @unchecked Sendable {
 }
 
 extension ArgumentDecoder {
+    /// A response schema's answer written by the model, for a schema the results cannot fill by name
+    /// (`StructuredAnswer`): every string is a span of the request, the written answer or the tool
+    /// results, enums and booleans are choices, and the grammar makes the whole validate. Numbers would
+    /// be invented, so a schema that asks for one gets nil (the caller reports what is missing).
+    public func structuredAnswer(schema: JSONValue, request: String, answer: String, results: [String]) -> JSONValue? {
+        guard let grounded = Self.groundingStrings(schema), let grammar = try? JSONGrammar(schema: grounded) else { return nil }
+        let context = ([answer] + results).map { String($0.prefix(1500)) }
+        let sources = JSONMatcher.Sources(spans: [request] + context)
+        let prompt: String
+        do {
+            prompt = try template.render([
+                .init(role: "system", content: "You answer as JSON, copying the values from the request and the results."),
+                .init(role: "user", content: "Request: \(request)\nResults:\n\(context.joined(separator: "\n").prefix(4000))\nAnswer as JSON:")])
+        } catch { return nil }
+        let constraint = JSONConstraint(grammar: grammar, vocabulary: vocabulary, grounding: ["sources": sources])
+        let text: String? = lock.withLock {
+            let ids = model.tokenizer.encode(prompt, addSpecial: false, parseSpecial: true)
+            guard ids.count + 256 <= model.config.contextLength,
+                  let g = try? model.generate(prompt: ids, maxTokens: 256, constraint: constraint, cache: model.makeCache(capacity: ids.count + 257)),
+                  constraint.canEnd else { return nil }
+            return g.text
+        }
+        guard let text, let value = try? JSONParser.parse(text), let s = try? Schema(schema), s.validate(value).valid else { return nil }
+        return value
+    }
+
+    /// `schema` with every free string tied to the "sources" grounding; nil when it asks for a number.
+    static func groundingStrings(_ schema: JSONValue) -> JSONValue? {
+        switch schema {
+        case .array(let items):
+            var out: [JSONValue] = []
+            for i in items { guard let g = groundingStrings(i) else { return nil }; out.append(g) }
+            return .array(out)
+        case .object(var o):
+            let types = o["type"]?.stringValue.map { [$0] } ?? o["type"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if types.contains("number") || types.contains("integer") { return nil }
+            // Values, not schemas, under these keys.
+            for (k, v) in zip(o.keys, o.values) where !["enum", "const", "default", "examples", "required"].contains(k) {
+                guard let g = groundingStrings(v) else { return nil }
+                o[k] = g
+            }
+            if types.contains("string"), o["enum"] == nil, o["const"] == nil, o["pattern"] == nil { o["x-grounding"] = "sources" }
+            return .object(o)
+        default:
+            return schema
+        }
+    }
+
     static let functionWords: Set<String> = [
         "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "about", "and", "or", "but", "is", "are",
         "was", "be", "it", "its", "this", "that", "these", "those", "my", "our", "your", "me", "i", "we", "you", "please",

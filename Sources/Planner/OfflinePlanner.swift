@@ -154,7 +154,14 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
             do {
                 content = JSONWriter.string(try StructuredAnswer(text: text, results: data, schema: schema).build())
             } catch {
-                throw LanguageModelError.unsupported("\(error)")
+                // Not in the results by name: the local model may write it from their words (strings as
+                // spans, choices for enums and booleans; never a number), else the missing part is named.
+                let user = request.messages.first(where: { $0.role == .user })?.content ?? ""
+                guard let decoder, let value = decoder.structuredAnswer(schema: schema, request: user, answer: text,
+                                                                       results: results.map { Self.parse($0.content).body }) else {
+                    throw LanguageModelError.unsupported("\(error)")
+                }
+                content = JSONWriter.string(value)
             }
         }
         onDelta(.content(content))

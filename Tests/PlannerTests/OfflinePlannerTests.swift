@@ -258,4 +258,20 @@ final class ArgumentDecoderTests: XCTestCase {
         // Nothing in the request could be a name: no call.
         XCTAssertNil(d.fill(tool: spec, known: JSONObject(), missing: ["query"], clause: "where is it defined?"))
     }
+
+    func testAResponseSchemaTheResultsCannotFillByNameIsWrittenFromTheirWords() throws {
+        let d = try ArgumentDecoder(model: LlamaParityTests.model())
+        let schema = try JSONParser.parse(#"{"type":"object","required":["city","confirmed"],"properties":{"city":{"type":"string"},"confirmed":{"type":"boolean"}},"additionalProperties":false}"#)
+        let request = "Which city hosts the 2026 conference?"
+        let results = ["The 2026 conference takes place in Lisbon, Portugal, in May."]
+        let v = try XCTUnwrap(d.structuredAnswer(schema: schema, request: request, answer: "Lisbon.", results: results))
+        XCTAssertTrue(try Schema(schema).validate(v).valid, "\(v)")
+        // The string is copied from the request or the results, not made up.
+        let city = try XCTUnwrap(v["city"]?.stringValue)
+        XCTAssertFalse(city.isEmpty)
+        XCTAssertTrue(([request, "Lisbon."] + results).contains { $0.contains(city) }, city)
+        // A number would have to be invented: no answer.
+        let count = try JSONParser.parse(#"{"type":"object","required":["attendees"],"properties":{"attendees":{"type":"integer"}}}"#)
+        XCTAssertNil(d.structuredAnswer(schema: count, request: request, answer: "", results: results))
+    }
 }

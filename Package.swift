@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "RetrievalTests", dependencies: ["Retrieval", "Text", "Storage", "CKernels"]),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "JSONSchema", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "MCPTests", dependencies: ["MCP", "RPC", "Orchestrator", "Tools", "TestSupport"]),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Orchestrator", "Tools", "Text", "Neural", "JSONSchema", "TestSupport"],
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "Orchestrator", "Tools", "Text", "Neural", "JSONSchema", "TestSupport", "CKernels"],
                     resources: [.copy("Transcripts"), .copy("Goldens")]),
         .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "Tools", "JSONSchema", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["JSONSchema", "RPC", "TestSupport", "Storage"]),

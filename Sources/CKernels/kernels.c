@@ -318,15 +318,11 @@ void ck_rows_multi(int type, const uint8_t *base, size_t row_bytes, size_t r0, s
     for (size_t t = 0; t < ntok; t++) {
         const int8_t *q = qx + t * blocks * 32;
         const float *d = dx + t * blocks;
-        float tmp[64];
-        for (size_t a = r0; a < r1; a += 64) {
-            size_t b = a + 64 < r1 ? a + 64 : r1;
-            switch (type) {
-            case 2: rows_q4_0_portable(base, row_bytes, a, b, blocks, q, d, tmp - a); break;
-            case 3: rows_q4_1_portable(base, row_bytes, a, b, blocks, q, d, sx + t * blocks, tmp - a); break;
-            default: rows_q8_0_portable(base, row_bytes, a, b, blocks, q, d, tmp - a); break;
-            }
-            for (size_t r = a; r < b; r++) out[t * out_stride + r] = tmp[r - a];
+        float *o = out + t * out_stride;
+        switch (type) {
+        case 2: rows_q4_0_portable(base, row_bytes, r0, r1, blocks, q, d, o); break;
+        case 3: rows_q4_1_portable(base, row_bytes, r0, r1, blocks, q, d, sx + t * blocks, o); break;
+        default: rows_q8_0_portable(base, row_bytes, r0, r1, blocks, q, d, o); break;
         }
     }
 }
@@ -435,4 +431,10 @@ void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float e
         float scale = 1.0f / sqrtf((float)(sum / (double)dim) + eps);
         for (size_t j = 0; j < dim; j++) y[r * dim + j] = (v[j] * scale) * w[j];
     }
+}
+
+void ck_force_portable(int on) {
+    if (on) { use_avx2 = 0; use_f16c = 0; return; }
+    choose();
+    choose_f16c();
 }

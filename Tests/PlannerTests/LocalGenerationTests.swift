@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 import JSONSchema
 import Neural
 import Text
@@ -179,6 +180,30 @@ final class QuantizedProductTests: XCTestCase {
                 XCTAssertLessThan(worst, 0.01, "\(name) token \(t)")
             }
         }
+    }
+
+    /// The portable C kernels (CPUs without AVX2/F16C) against the vector ones: the same products up to
+    /// summation order, and the same greedy text.
+    func testThePortableKernelsAgreeWithTheVectorOnes() throws {
+        let m = try LlamaParityTests.model()
+        let w = try QuantizedMatrix(file: m.file, name: "blk.2.ffn_down.weight")
+        var rng = SplitMix64(seed: 9)
+        let tokens = 5
+        let x = (0..<(tokens * w.cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+        func product() -> [Float] {
+            var y = [Float](repeating: 0, count: tokens * w.rows)
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { w.multiply(xp.baseAddress!, tokens: tokens, into: $0.baseAddress!) } }
+            return y
+        }
+        let prompt = m.tokenizer.encode(try m.template().render([.init(role: "user", content: "Name three colours.")]))
+        let vector = product()
+        let vectorText = try m.generate(prompt: prompt, maxTokens: 6, ignoreEOS: true, cache: m.makeCache(capacity: 128)).tokens
+        ck_force_portable(1)
+        defer { ck_force_portable(0) }
+        let portable = product()
+        let portableText = try m.generate(prompt: prompt, maxTokens: 6, ignoreEOS: true, cache: m.makeCache(capacity: 128)).tokens
+        for (a, b) in zip(vector, portable) { XCTAssertEqual(a, b, accuracy: 1e-3 * max(1, abs(a))) }
+        XCTAssertEqual(vectorText, portableText)
     }
 
     func testGenerationIsTheSameOnOneThreadAndOnSeveral() throws {

@@ -50,6 +50,9 @@ void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float e
 typedef void (*ck_task_fn)(void *ctx, int index);
 void ck_parallel(int count, int threads, ck_task_fn fn, void *ctx);
 
+/// Tests: 1 switches every kernel to its portable version, 0 back to what the CPU supports.
+void ck_force_portable(int on);
+
 /// 1 when the AVX2+FMA kernels are in use.
 int ck_uses_avx2(void);
 

@@ -34,6 +34,31 @@ static void gather_avx2(const float *base, const int32_t *ids, size_t count, siz
         out[i] = dot_avx2(base + (size_t)ids[i] * dim, q, dim);
     }
 }
+
+__attribute__((target("avx512f")))
+static inline float dot_avx512(const float *a, const float *b, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    float r = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    for (; i < n; i++) r += a[i] * b[i];
+    return r;
+}
+
+__attribute__((target("avx512f")))
+static void gather_avx512(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out) {
+    for (size_t i = 0; i < count; i++) {
+        if (i + 1 < count) {
+            const char *next = (const char *)(base + (size_t)ids[i + 1] * dim);
+            for (size_t o = 0; o < dim * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+        }
+        out[i] = dot_avx512(base + (size_t)ids[i] * dim, q, dim);
+    }
+}
 #endif
 
 static inline float dot_portable(const float *a, const float *b, size_t n) {
@@ -54,14 +79,17 @@ static void gather_portable(const float *base, const int32_t *ids, size_t count,
 }
 
 static int use_avx2 = -1;
+static int use_avx512 = -1;
 
 __attribute__((constructor))
 static void choose(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    use_avx512 = __builtin_cpu_supports("avx512f");
 #else
     use_avx2 = 0;
+    use_avx512 = 0;
 #endif
 }
 
@@ -69,6 +97,7 @@ int ck_uses_avx2(void) { return use_avx2 > 0; }
 
 float ck_dot_f32(const float *a, const float *b, size_t n) {
 #if defined(__x86_64__)
+    if (use_avx512 > 0) return dot_avx512(a, b, n);
     if (use_avx2 > 0) return dot_avx2(a, b, n);
 #endif
     return dot_portable(a, b, n);
@@ -76,6 +105,7 @@ float ck_dot_f32(const float *a, const float *b, size_t n) {
 
 void ck_dot_gather_f32(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out) {
 #if defined(__x86_64__)
+    if (use_avx512 > 0) { gather_avx512(base, ids, count, dim, q, out); return; }
     if (use_avx2 > 0) { gather_avx2(base, ids, count, dim, q, out); return; }
 #endif
     gather_portable(base, ids, count, dim, q, out);
@@ -434,7 +464,7 @@ void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float e
 }
 
 void ck_force_portable(int on) {
-    if (on) { use_avx2 = 0; use_f16c = 0; return; }
+    if (on) { use_avx2 = 0; use_avx512 = 0; use_f16c = 0; return; }
     choose();
     choose_f16c();
 }

@@ -13,10 +13,15 @@ final class DotKernelTests: XCTestCase {
     }
 
     func testTheDotProductOfEveryLengthMatchesAPlainSum() {
-        for n in 0...77 {
-            let a = values(n, seed: 1), b = values(n, seed: 2)
-            let got = ck_dot_f32(a, b, n)
-            XCTAssertEqual(Double(got), reference(a, b), accuracy: 1e-4 * max(1, Double(n)), "length \(n)")
+        // The kernel this CPU gets (AVX-512 or AVX2), then the portable one.
+        defer { ck_force_portable(0) }
+        for portable in [0, 1] {
+            ck_force_portable(Int32(portable))
+            for n in 0...77 {
+                let a = values(n, seed: 1), b = values(n, seed: 2)
+                let got = ck_dot_f32(a, b, n)
+                XCTAssertEqual(Double(got), reference(a, b), accuracy: 1e-4 * max(1, Double(n)), "length \(n), portable \(portable)")
+            }
         }
     }
 

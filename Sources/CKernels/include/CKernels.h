@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Inner product of two float vectors of length n. Uses AVX2+FMA when the CPU has them (checked once,
-/// at load), else portable code: Swift's SIMD types compile to the x86-64 baseline (SSE2), and
+/// Inner product of two float vectors of length n. Uses AVX-512 or AVX2+FMA when the CPU has them
+/// (checked once, at load), else portable code: Swift's SIMD types compile to the x86-64 baseline (SSE2), and
 /// building everything for AVX2 would make the binary fail on older CPUs.
 float ck_dot_f32(const float *a, const float *b, size_t n);
 

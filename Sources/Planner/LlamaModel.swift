@@ -18,6 +18,8 @@ public final class LlamaModel: @unchecked Sendable {
         public var kvHeads: Int
         public var ropeBase: Float
         public var ropeDimensions: Int
+        /// Linear RoPE scaling: positions are multiplied by this (1 / the file's scaling factor).
+        public var ropeFreqScale: Float = 1
         public var rmsEpsilon: Float
         public var vocabulary: Int
         public var headDim: Int { embedding / heads }
@@ -67,16 +69,26 @@ public final class LlamaModel: @unchecked Sendable {
         let heads = try int("attention.head_count")
         let emb = try int("embedding_length")
         let vocab = f.metadata["\(arch).vocab_size"]?.int ?? f.metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0
+        var freqScale: Float = 1
+        // Linear scaling (the current key, or the older `rope.scale_linear`); YaRN and others are refused.
+        switch f.metadata["\(arch).rope.scaling.type"]?.string {
+        case nil, "none":
+            if let legacy = f.metadata["\(arch).rope.scale_linear"]?.double, legacy > 0 { freqScale = Float(1 / legacy) }
+        case "linear":
+            guard let factor = f.metadata["\(arch).rope.scaling.factor"]?.double, factor > 0 else {
+                throw Failure.unsupported("\(path): linear RoPE scaling without a positive rope.scaling.factor")
+            }
+            freqScale = Float(1 / factor)
+        case let other?:
+            throw Failure.unsupported("\(path): RoPE scaling '\(other)' is not supported (none or linear)")
+        }
         config = Config(contextLength: try int("context_length"), embedding: emb, layers: try int("block_count"),
                         feedForward: try int("feed_forward_length"), heads: heads,
                         kvHeads: f.metadata["\(arch).attention.head_count_kv"]?.int ?? heads,
                         ropeBase: Float(f.metadata["\(arch).rope.freq_base"]?.double ?? 10_000),
-                        ropeDimensions: f.metadata["\(arch).rope.dimension_count"]?.int ?? emb / heads,
+                        ropeDimensions: f.metadata["\(arch).rope.dimension_count"]?.int ?? emb / heads, ropeFreqScale: freqScale,
                         rmsEpsilon: Float(f.metadata["\(arch).attention.layer_norm_rms_epsilon"]?.double ?? 1e-5),
                         vocabulary: vocab)
-        if let scaling = f.metadata["\(arch).rope.scaling.type"]?.string, scaling != "none" {
-            throw Failure.unsupported("\(path): RoPE scaling '\(scaling)' is not supported yet")
-        }
         if arch == "qwen2" { throw Failure.unsupported("\(path): qwen2 needs attention biases, not supported yet") }
         var layers: [Layer] = []
         for i in 0..<config.layers {
@@ -190,12 +202,19 @@ public final class LlamaModel: @unchecked Sendable {
     /// once a forward pass for every layer and head. The angle advances by repeated multiplication, as
     /// ggml computes it.
     func ropeTable(start: Int, n: Int) -> [SIMD2<Float>] {
-        let dims = config.ropeDimensions, scale = powf(config.ropeBase, -2 / Float(dims))
+        Self.ropeTable(start: start, n: n, dimensions: config.ropeDimensions, base: config.ropeBase, freqScale: config.ropeFreqScale)
+    }
+
+    /// With linear scaling the angle is `freqScale` times the unscaled one, which keeps advancing by
+    /// repeated multiplication (ggml's rope cache, without YaRN's extrapolation mix).
+    static func ropeTable(start: Int, n: Int, dimensions dims: Int, base: Float, freqScale: Float) -> [SIMD2<Float>] {
+        let scale = powf(base, -2 / Float(dims))
         var table = [SIMD2<Float>](repeating: .zero, count: n * dims / 2)
         for i in 0..<n {
             var theta = Float(start + i)
             for k in 0..<(dims / 2) {
-                table[i * dims / 2 + k] = SIMD2(cosf(theta), sinf(theta))
+                let t = freqScale * theta
+                table[i * dims / 2 + k] = SIMD2(cosf(t), sinf(t))
                 theta *= scale
             }
         }

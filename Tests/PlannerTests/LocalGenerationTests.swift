@@ -119,6 +119,17 @@ final class LocalGenerationTests: XCTestCase {
 
     // MARK: Generation
 
+    func testLinearRoPEScalingStretchesPositions() {
+        let plain = LlamaModel.ropeTable(start: 0, n: 9, dimensions: 8, base: 10_000, freqScale: 1)
+        let scaled = LlamaModel.ropeTable(start: 0, n: 9, dimensions: 8, base: 10_000, freqScale: 0.5)
+        // At half speed, position 8 turns as far as position 4 did.
+        for k in 0..<4 {
+            XCTAssertEqual(scaled[8 * 4 + k].x, plain[4 * 4 + k].x, accuracy: 1e-6)
+            XCTAssertEqual(scaled[8 * 4 + k].y, plain[4 * 4 + k].y, accuracy: 1e-6)
+        }
+        XCTAssertNotEqual(scaled[8 * 4].y, plain[8 * 4].y)
+    }
+
     func testGenerationStreamsWholeCharactersAndMatchesLlamaCppsGreedyStart() throws {
         let m = try LlamaParityTests.model()
         let c = try golden()["greedy"]!["cases"]!.arrayValue![0]

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
+#include <stdint.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause()
@@ -28,6 +29,8 @@ static ck_task_fn task_fn;
 static void *task_ctx;
 static atomic_int task_count;
 static atomic_int finished;
+// Workers with an index at or above this sit the loop out (a loop asked for fewer threads than exist).
+static atomic_int active_workers;
 
 static void run_tasks(unsigned loop) {
     for (;;) {
@@ -43,7 +46,7 @@ static void run_tasks(unsigned loop) {
 }
 
 static void *worker(void *arg) {
-    (void)arg;
+    int index = (int)(intptr_t)arg;
     unsigned seen = (unsigned)(atomic_load_explicit(&ticket, memory_order_acquire) >> 32);
     for (;;) {
         int spins = 0;
@@ -58,7 +61,7 @@ static void *worker(void *arg) {
             spins = 0;
         }
         seen = loop;
-        run_tasks(loop);
+        if (index < atomic_load_explicit(&active_workers, memory_order_acquire)) run_tasks(loop);
     }
     return NULL;
 }
@@ -73,7 +76,7 @@ void ck_parallel(int count, int threads, ck_task_fn fn, void *ctx) {
     int want = threads - 1 > MAX_WORKERS ? MAX_WORKERS : threads - 1;
     while (workers < want) {
         pthread_t t;
-        if (pthread_create(&t, NULL, worker, NULL) != 0) break;
+        if (pthread_create(&t, NULL, worker, (void *)(intptr_t)workers) != 0) break;
         pthread_detach(t);
         workers++;
     }
@@ -81,6 +84,7 @@ void ck_parallel(int count, int threads, ck_task_fn fn, void *ctx) {
     task_ctx = ctx;
     atomic_store_explicit(&task_count, count, memory_order_relaxed);
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&active_workers, want, memory_order_relaxed);
     unsigned loop = (unsigned)(atomic_load_explicit(&ticket, memory_order_relaxed) >> 32) + 1;
     pthread_mutex_lock(&sleep_lock);
     atomic_store_explicit(&ticket, (unsigned long long)loop << 32, memory_order_release);

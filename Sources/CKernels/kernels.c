@@ -24,16 +24,6 @@ static inline float dot_avx2(const float *a, const float *b, size_t n) {
     return r;
 }
 
-__attribute__((target("avx2,fma")))
-static void gather_avx2(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out) {
-    for (size_t i = 0; i < count; i++) {
-        if (i + 1 < count) {
-            const char *next = (const char *)(base + (size_t)ids[i + 1] * dim);
-            for (size_t o = 0; o < dim * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
-        }
-        out[i] = dot_avx2(base + (size_t)ids[i] * dim, q, dim);
-    }
-}
 
 __attribute__((target("avx512f")))
 static inline float dot_avx512(const float *a, const float *b, size_t n) {
@@ -49,16 +39,6 @@ static inline float dot_avx512(const float *a, const float *b, size_t n) {
     return r;
 }
 
-__attribute__((target("avx512f")))
-static void gather_avx512(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out) {
-    for (size_t i = 0; i < count; i++) {
-        if (i + 1 < count) {
-            const char *next = (const char *)(base + (size_t)ids[i + 1] * dim);
-            for (size_t o = 0; o < dim * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
-        }
-        out[i] = dot_avx512(base + (size_t)ids[i] * dim, q, dim);
-    }
-}
 #endif
 
 static inline float dot_portable(const float *a, const float *b, size_t n) {
@@ -71,15 +51,23 @@ static inline float dot_portable(const float *a, const float *b, size_t n) {
     return (s0 + s1) + (s2 + s3);
 }
 
-static void gather_portable(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out) {
+typedef float (*dot_fn)(const float *, const float *, size_t);
+
+/// Scores gathered rows, prefetching the next row while the current one is summed.
+static void gather(dot_fn dot, const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out) {
     for (size_t i = 0; i < count; i++) {
-        if (i + 1 < count) __builtin_prefetch(base + (size_t)ids[i + 1] * dim);
-        out[i] = dot_portable(base + (size_t)ids[i] * dim, q, dim);
+        if (i + 1 < count) {
+            const char *next = (const char *)(base + (size_t)ids[i + 1] * dim);
+            for (size_t o = 0; o < dim * sizeof(float); o += 64) __builtin_prefetch(next + o);
+        }
+        out[i] = dot(base + (size_t)ids[i] * dim, q, dim);
     }
 }
 
 static int use_avx2 = -1;
 static int use_avx512 = -1;
+/// The quantised-row, f16 and attention kernels need F16C beside AVX2+FMA.
+static int use_f16c = -1;
 
 __attribute__((constructor))
 static void choose(void) {
@@ -87,9 +75,11 @@ static void choose(void) {
     __builtin_cpu_init();
     use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     use_avx512 = __builtin_cpu_supports("avx512f");
+    use_f16c = use_avx2 && __builtin_cpu_supports("f16c");
 #else
     use_avx2 = 0;
     use_avx512 = 0;
+    use_f16c = 0;
 #endif
 }
 
@@ -105,10 +95,10 @@ float ck_dot_f32(const float *a, const float *b, size_t n) {
 
 void ck_dot_gather_f32(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out) {
 #if defined(__x86_64__)
-    if (use_avx512 > 0) { gather_avx512(base, ids, count, dim, q, out); return; }
-    if (use_avx2 > 0) { gather_avx2(base, ids, count, dim, q, out); return; }
+    if (use_avx512 > 0) { gather(dot_avx512, base, ids, count, dim, q, out); return; }
+    if (use_avx2 > 0) { gather(dot_avx2, base, ids, count, dim, q, out); return; }
 #endif
-    gather_portable(base, ids, count, dim, q, out);
+    gather(dot_portable, base, ids, count, dim, q, out);
 }
 
 // MARK: - Quantised rows (llama.cpp block formats)
@@ -261,17 +251,6 @@ QTARGET static void rows_q8_0_avx2(const uint8_t *base, size_t row_bytes, size_t
 }
 #endif
 
-static int use_f16c = -1;
-
-__attribute__((constructor))
-static void choose_f16c(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    use_f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-    use_f16c = 0;
-#endif
-}
 
 void ck_rows_q4_0_q8_0(const uint8_t *base, size_t row_bytes, size_t r0, size_t r1, size_t blocks,
                        const int8_t *qx, const float *dx, float *out) {
@@ -466,5 +445,4 @@ void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float e
 void ck_force_portable(int on) {
     if (on) { use_avx2 = 0; use_avx512 = 0; use_f16c = 0; return; }
     choose();
-    choose_f16c();
 }

@@ -119,45 +119,12 @@ public struct QuantizedMatrix: @unchecked Sendable {
         }
     }
 
-    /// Σ (nibble − bias) · x over one 32-value block: low nibbles pair with x[0..<16], high with x[16..<32].
-    @inline(__always)
-    static func nibbleDot(_ qs: UnsafeRawPointer, _ x: UnsafePointer<Int8>, bias: Int16) -> Int32 {
-        let v = qs.loadUnaligned(as: SIMD16<UInt8>.self)
-        let lo = SIMD16<Int16>(truncatingIfNeeded: v & 0x0F) &- bias, hi = SIMD16<Int16>(truncatingIfNeeded: v &>> 4) &- bias
-        let x0 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(x).loadUnaligned(as: SIMD16<Int8>.self))
-        let x1 = SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(x + 16).loadUnaligned(as: SIMD16<Int8>.self))
-        return Int32((lo &* x0 &+ hi &* x1).wrappedSum())
-    }
-
     @inline(__always)
     func dot(_ row: UnsafeRawPointer, _ a: Activations, offset: Int, scratch: inout [Float]) -> Float {
         let blocks = cols / 32
         switch type {
-        case .q4_0, .q4_1:
-            // Same nibble layout; Q4_0 centres at 8, Q4_1 adds a per-block minimum times the activation sum.
-            let q41 = type == .q4_1
-            return a.q.withUnsafeBufferPointer { q in
-                var acc: Float = 0
-                for b in 0..<blocks {
-                    let p = row + b * type.blockBytes
-                    let bi = (offset / 32) + b
-                    let sumi = Self.nibbleDot(p + (q41 ? 4 : 2), q.baseAddress! + offset + b * 32, bias: q41 ? 0 : 8)
-                    acc += GGMLType.half(p, 0) * a.d[bi] * Float(sumi) + (q41 ? GGMLType.half(p, 2) * a.s[bi] : 0)
-                }
-                return acc
-            }
-        case .q8_0:
-            return a.q.withUnsafeBufferPointer { q in
-                var acc: Float = 0
-                for b in 0..<blocks {
-                    let p = row + b * 34
-                    let qx = q.baseAddress! + offset + b * 32
-                    let w = SIMD32<Int32>(truncatingIfNeeded: p.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self))
-                    let x = SIMD32<Int32>(truncatingIfNeeded: UnsafeRawPointer(qx).loadUnaligned(as: SIMD32<Int8>.self))
-                    acc += GGMLType.half(p, 0) * a.d[(offset / 32) + b] * Float((w &* x).wrappedSum())
-                }
-                return acc
-            }
+        case .q4_0, .q4_1, .q8_0:
+            preconditionFailure("\(type.name) rows go through the C kernels (multiply)")
         case .q5_0, .q5_1:
             // Rarely the bulk of a model: dequantise the block, integer dot with the quantised activations.
             return a.q.withUnsafeBufferPointer { q in
@@ -201,28 +168,16 @@ public enum ParallelRows {
 
     public static func run(_ rows: Int, threads: Int, _ body: @Sendable (Int, Int) -> Void) {
         let n = max(1, min(threads, rows / 64))
-        if n == 1 { body(0, rows); return }
         let chunk = (rows + n - 1) / n
-        // Token generation runs hundreds of these loops a token: a spinning pool (CKernels), not a dispatch queue.
-        withoutActuallyEscaping(body) { body in
-            var job = Job(rows: rows, chunk: chunk, body: body)
-            withUnsafeMutablePointer(to: &job) { p in
-                ck_parallel(Int32(n), Int32(threads), { ctx, i in
-                    let job = ctx!.assumingMemoryBound(to: Job.self).pointee
-                    let r0 = Int(i) * job.chunk, r1 = min(job.rows, r0 + job.chunk)
-                    if r0 < r1 { job.body(r0, r1) }
-                }, p)
-            }
+        forEach(n, threads: threads) { i in
+            let r0 = i * chunk, r1 = min(rows, r0 + chunk)
+            if r0 < r1 { body(r0, r1) }
         }
     }
 
-    struct Job {
-        let rows: Int
-        let chunk: Int
-        let body: @Sendable (Int, Int) -> Void
-    }
-
-    /// body(i) for i in 0..<count, claimed one at a time by the pool's threads (uneven work balances itself).
+    /// body(i) for i in 0..<count, claimed one at a time by the pool's threads (uneven work balances
+    /// itself). Token generation runs hundreds of these loops a token: a spinning pool (CKernels), not a
+    /// dispatch queue.
     public static func forEach(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
         if threads <= 1 || count <= 1 { for i in 0..<count { body(i) }; return }
         withoutActuallyEscaping(body) { body in

@@ -13,13 +13,13 @@ import Text
 public final class ArgumentDecoder: @unchecked Sendable {
     let model: LlamaModel
     let vocabulary: TokenVocabulary
-    let template: ChatTemplate
     private let lock = NSLock()
 
     public init(model: LlamaModel) throws {
+        // A model whose chat template is unknown cannot be prompted: refused here, not on every call.
+        _ = try model.template()
         self.model = model
         vocabulary = TokenVocabulary(tokenizer: model.tokenizer)
-        template = try model.template()
     }
 
     /// The embedded SmolLM2 when it is installed, else nil (planning then uses the extractors alone).
@@ -61,16 +61,13 @@ public final class ArgumentDecoder: @unchecked Sendable {
         let schema: JSONValue = .object(JSONObject([("type", "object"), ("properties", .object(sub)),
                                                     ("required", .array(missing.map { .string($0) })), ("additionalProperties", false)]))
         guard let grammar = try? JSONGrammar(schema: schema) else { return nil }
-        let prompt: String
-        do {
-            prompt = try template.render([
-                .init(role: "system", content: "You fill in the arguments of a tool call as JSON, copying the values from the request."),
-                .init(role: "user", content: "Tool: \(tool.name): \(tool.description)\nRequest: \(clause)\nArguments (\(missing.joined(separator: ", "))):")])
-        } catch { return nil }
+        guard let ids = try? model.chatTokens([
+            .init(role: "system", content: "You fill in the arguments of a tool call as JSON, copying the values from the request."),
+            .init(role: "user", content: "Tool: \(tool.name): \(tool.description)\nRequest: \(clause)\nArguments (\(missing.joined(separator: ", "))):")])
+        else { return nil }
         let constraint = JSONConstraint(grammar: grammar, vocabulary: vocabulary, grounding: grounding)
         // One generation at a time on the shared model; a short, greedy answer.
         let text: String? = lock.withLock {
-            let ids = model.tokenizer.encode(prompt, addSpecial: false, parseSpecial: true)
             guard let g = try? model.generate(prompt: ids, maxTokens: 48, constraint: constraint,
                                               cache: model.makeCache(capacity: min(model.config.contextLength, ids.count + 64))),
                   constraint.canEnd else { return nil }
@@ -93,15 +90,12 @@ extension ArgumentDecoder {
         guard let grounded = Self.groundingStrings(schema), let grammar = try? JSONGrammar(schema: grounded) else { return nil }
         let context = ([answer] + results).map { String($0.prefix(1500)) }
         let sources = JSONMatcher.Sources(spans: [request] + context)
-        let prompt: String
-        do {
-            prompt = try template.render([
-                .init(role: "system", content: "You answer as JSON, copying the values from the request and the results."),
-                .init(role: "user", content: "Request: \(request)\nResults:\n\(context.joined(separator: "\n").prefix(4000))\nAnswer as JSON:")])
-        } catch { return nil }
+        guard let ids = try? model.chatTokens([
+            .init(role: "system", content: "You answer as JSON, copying the values from the request and the results."),
+            .init(role: "user", content: "Request: \(request)\nResults:\n\(context.joined(separator: "\n").prefix(4000))\nAnswer as JSON:")])
+        else { return nil }
         let constraint = JSONConstraint(grammar: grammar, vocabulary: vocabulary, grounding: ["sources": sources])
         let text: String? = lock.withLock {
-            let ids = model.tokenizer.encode(prompt, addSpecial: false, parseSpecial: true)
             guard ids.count + 256 <= model.config.contextLength,
                   let g = try? model.generate(prompt: ids, maxTokens: 256, constraint: constraint, cache: model.makeCache(capacity: ids.count + 257)),
                   constraint.canEnd else { return nil }

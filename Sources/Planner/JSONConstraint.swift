@@ -108,10 +108,11 @@ public final class JSONConstraint: GenerationConstraint, @unchecked Sendable {
     }
 
     public func accept(_ token: Int) throws {
-        guard allows(token) else {
-            throw LlamaModel.Failure.unsupported("token \(token) (\(String(decoding: vocabulary.bytes[token], as: UTF8.self).debugDescription)) breaks the JSON constraint after \(String(decoding: text, as: UTF8.self).debugDescription)")
+        var m = matcher
+        guard token >= 0, token < vocabulary.count, !vocabulary.bytes[token].isEmpty, m.feed(vocabulary.bytes[token]) else {
+            throw LlamaModel.Failure.unsupported("token \(token) breaks the JSON constraint after \(String(decoding: text, as: UTF8.self).debugDescription)")
         }
-        matcher.feed(vocabulary.bytes[token])
+        matcher = m
         text += vocabulary.bytes[token]
     }
 

@@ -40,6 +40,18 @@ extension LlamaModel {
     /// The chat template the file declares (ChatML when it declares none).
     public func template() throws -> ChatTemplate { try ChatTemplate(jinja: chatTemplate) }
 
+    /// The token ids of a chat rendered with the file's template (its markup parsed as special tokens).
+    public func chatTokens(_ messages: [ChatTemplate.Message]) throws -> [Int] {
+        tokenizer.encode(try template().render(messages), addSpecial: false, parseSpecial: true)
+    }
+
+    /// The token ids of one user message (with an optional system message), or with `raw` of the
+    /// prompt as written, after BOS when the model wants one.
+    public func promptTokens(_ prompt: String, system: String? = nil, raw: Bool = false) throws -> [Int] {
+        if raw { return (tokenizer.addBOS ? [tokenizer.bos].compactMap { $0 } : []) + tokenizer.encode(prompt, addSpecial: false, parseSpecial: true) }
+        return try chatTokens((system.map { [ChatTemplate.Message(role: "system", content: $0)] } ?? []) + [.init(role: "user", content: prompt)])
+    }
+
     /// Generates after `prompt` (token ids, BOS included when the model wants one): at most `maxTokens`,
     /// stopping at an end-of-turn token (unless `ignoreEOS`), a stop string, a full context, or when
     /// `constraint` admits nothing more. Under a constraint the first draw is checked alone and a full mask

@@ -43,6 +43,8 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
         public let arguments: JSONValue?
         /// Required arguments the request does not give.
         public let missing: [String]
+        /// With `missing`: the arguments it does give.
+        var known = JSONObject()
     }
 
     /// The calls for one stage of clauses: each clause routed, " and "-joined clauses split when
@@ -65,7 +67,6 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
             units += best
         }
         var out: [PlannedCall] = []
-        var partial: [Int: JSONObject] = [:]
         for (clause, matches) in units {
             // Similarity decides, nudged by grounding: a tool whose required arguments the request
             // fills (an existing path for a file tool), or that takes a path the request names, gains;
@@ -73,7 +74,6 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
             // folder for a file tool).
             let namesPaths = filler.namesPaths(clause)
             var best: (call: PlannedCall, adjusted: Float)?
-            var partials: [String: JSONObject] = [:]
             for m in matches.prefix(5) where m.score >= threshold - fillBonus {
                 guard let spec = tools.first(where: { $0.name == m.tool }) else { continue }
                 let call: PlannedCall, adjusted: Float
@@ -83,14 +83,12 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
                     call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: args, missing: [])
                     adjusted = m.score + (grounded ? fillBonus : 0)
                 case .missing(let missing, let partial):
-                    partials[m.tool] = partial
-                    call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: nil, missing: missing)
+                    call = PlannedCall(clause: clause, tool: m.tool, score: m.score, arguments: nil, missing: missing, known: partial)
                     adjusted = m.score - fillBonus * (namesPaths ? 2 : 1)
                 }
                 if best == nil || adjusted > best!.adjusted { best = (call, adjusted) }
             }
             guard let c = best, c.adjusted >= threshold || (c.call.arguments == nil && c.call.score >= threshold) else { continue }
-            if c.call.arguments == nil { partial[out.count] = partials[c.call.tool] ?? JSONObject() }
             guard let args = c.call.arguments, let spec = tools.first(where: { $0.name == c.call.tool }) else { out.append(c.call); continue }
             for a in filler.fanOut(spec.parameters, arguments: args, clause: clause)
             where !out.contains(where: { $0.tool == c.call.tool && $0.arguments == a }) {
@@ -104,7 +102,7 @@ public final class OfflinePlanner: LanguageModel, @unchecked Sendable {
         if !out.contains(where: { $0.arguments != nil }), let decoder {
             for (i, c) in out.enumerated() where c.arguments == nil && c.score >= threshold {
                 guard let spec = tools.first(where: { $0.name == c.tool }),
-                      let args = decoder.fill(tool: spec, known: partial[i] ?? JSONObject(), missing: c.missing, clause: c.clause) else { continue }
+                      let args = decoder.fill(tool: spec, known: c.known, missing: c.missing, clause: c.clause) else { continue }
                 out[i] = PlannedCall(clause: c.clause, tool: c.tool, score: c.score, arguments: args, missing: [])
             }
         }

@@ -42,17 +42,8 @@ public struct LLMGenerateTool: Tool {
                 Thread.detachNewThread {
                     k.resume(with: Result {
                         let model = try models.model(path)
-                        let text: String
-                        if raw {
-                            text = prompt
-                        } else {
-                            var messages: [ChatTemplate.Message] = []
-                            if let system { messages.append(.init(role: "system", content: system)) }
-                            messages.append(.init(role: "user", content: prompt))
-                            do { text = try model.template().render(messages) } catch { throw ToolError.failed("\(error)") }
-                        }
-                        let ids = (raw && model.tokenizer.addBOS ? [model.tokenizer.bos].compactMap { $0 } : [])
-                            + model.tokenizer.encode(text, addSpecial: false, parseSpecial: true)
+                        let ids: [Int]
+                        do { ids = try model.promptTokens(prompt, system: system, raw: raw) } catch { throw ToolError.failed("\(error)") }
                         let capacity = min(model.config.contextLength, ids.count + maxTokens)
                         guard ids.count < min(model.config.contextLength, 32_768) else {
                             throw ToolError.failed("the prompt is \(ids.count) tokens but the model's context holds \(model.config.contextLength); shorten it")

@@ -16,8 +16,6 @@ struct LLMCommand: ParsableCommand {
         against the schema (constrained decoding: compact JSON, properties in the schema's order).
         """)
 
-    static var defaultModel: String { ModelStore.directory + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf" }
-
     @Argument(help: "The prompt (a user message unless --raw).") var prompt: String
     @Option(name: .long, help: "GGUF file (llama, mistral).") var model: String?
     @Option(name: .long, help: "System message (default: the template's own).") var system: String?
@@ -40,7 +38,7 @@ struct LLMCommand: ParsableCommand {
 
     func run() throws {
         if let threads { ParallelRows.threads = max(1, threads) }
-        let path = model ?? Self.defaultModel
+        let path = model ?? LLMDefaults.modelPath
         guard FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("no model at \(path)\(model == nil ? " (run `make bootstrap` to fetch the embedded one)" : "")")
         }
@@ -55,16 +53,7 @@ struct LLMCommand: ParsableCommand {
         options.seed = seed
         do { try options.validate() } catch { throw ValidationError(error.description) }
 
-        let text: String
-        if raw {
-            text = prompt
-        } else {
-            var messages: [ChatTemplate.Message] = []
-            if let system { messages.append(.init(role: "system", content: system)) }
-            messages.append(.init(role: "user", content: prompt))
-            text = try m.template().render(messages)
-        }
-        let ids = (m.tokenizer.addBOS && raw ? [m.tokenizer.bos].compactMap { $0 } : []) + m.tokenizer.encode(text, addSpecial: false, parseSpecial: true)
+        let ids = try m.promptTokens(prompt, system: system, raw: raw)
         let capacity = min(context ?? min(m.config.contextLength, 4096), m.config.contextLength)
         if ids.count >= capacity {
             throw ValidationError("the prompt is \(ids.count) tokens but the context holds \(capacity); shorten it or pass a larger --context")

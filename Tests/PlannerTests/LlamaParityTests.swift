@@ -7,7 +7,7 @@ import Text
 /// Atelier's own GGUF engine against llama.cpp (goldens from tools/gen_llm_goldens.py, which drives
 /// the xllamacpp wheel): identical token ids, identical text back, identical greedy continuations.
 final class LlamaParityTests: XCTestCase {
-    static let modelPath = ModelStore.directory + "/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
+    static let modelPath = LLMDefaults.modelPath
     nonisolated(unsafe) static var shared: LlamaModel?
 
     var golden: JSONValue!

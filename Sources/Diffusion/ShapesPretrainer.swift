@@ -37,6 +37,13 @@ public struct ShapesPretrainConfig: Codable, Sendable, Equatable {
     /// image, so a plain mean lets the decoder blur them into the average colour and a round shape
     /// while the background makes the loss look small (`atelier demo vae` measures what survives).
     public var vaeObjectWeight: Float = 10
+    /// Scale each object's extra weight (VAE and UNet) by the batch's mean object area over its own, so a
+    /// small object's pixels weigh, in all, as much as a large one's. Without it every miss of run 6 was
+    /// a small star: its five points cover a handful of pixels and the loss hardly saw them.
+    public var objectAreaBalance = true
+    /// When continuing from a model: VAE fine-tuning steps (at `vaeLearningRate`) before the UNet
+    /// stage; its latent scale is kept, so the continued UNet's inputs keep their scale.
+    public var continueVAESteps = 0
 
     /// Images rendered and encoded once for the UNet stage.
     public var datasetSize = 16384
@@ -100,6 +107,11 @@ public final class ShapesPretrainer {
     public func run(continuing base: StableDiffusionModel? = nil, progress: (PretrainProgress) -> Void = { _ in }) throws(DiffusionError) -> StableDiffusionModel {
         var rng = NumPyRandom(seed: config.seed)
         if let base {
+            if config.continueVAESteps > 0 {
+                base.vae.setFrozen(false)
+                _ = try trainVAE(base.vae, steps: config.continueVAESteps, rng: &rng, progress: progress)
+                try measureAutoencoder(base.vae)
+            }
             let (latents, captions) = try encodeDataset(base.vae, scale: base.vae.config.scalingFactor, rng: &rng, progress: progress)
             base.unet.setFrozen(false)
             base.textEncoder.setFrozen(false)
@@ -112,10 +124,8 @@ public final class ShapesPretrainer {
         let unet = try UNet2DConditionModel(config: config.unet, initializer: &initializer)
         let text = try CLIPTextModel(config: config.textEncoder, initializer: &initializer)
         rng = initializer.generator!
-        let scale = try trainVAE(vae, rng: &rng, progress: progress)
-        autoencoderAccuracy = try neural { () throws(NeuralError) -> Double in
-            try ShapesEvaluation.evaluateAutoencoder(vae, model: "", world: world, scenes: ShapesEvaluation.heldOutScenes(count: 96)).0.shapeAndColorAccuracy
-        }
+        let scale = try trainVAE(vae, steps: config.vaeSteps, rng: &rng, progress: progress)
+        try measureAutoencoder(vae)
         var vaeConfig = config.vae
         vaeConfig.scalingFactor = scale
         let (latents, captions) = try encodeDataset(vae, scale: scale, rng: &rng, progress: progress)
@@ -126,11 +136,17 @@ public final class ShapesPretrainer {
         return try StableDiffusionModel(tokenizer: tokenizer, textEncoder: text, unet: unet, vae: scaledVAE, schedulerConfig: config.scheduler)
     }
 
-    /// Stage 1; returns the latent scaling factor.
-    func trainVAE(_ vae: AutoencoderKL, rng: inout NumPyRandom, progress: (PretrainProgress) -> Void) throws(DiffusionError) -> Float {
+    func measureAutoencoder(_ vae: AutoencoderKL) throws(DiffusionError) {
+        autoencoderAccuracy = try neural { () throws(NeuralError) -> Double in
+            try ShapesEvaluation.evaluateAutoencoder(vae, model: "", world: world, scenes: ShapesEvaluation.heldOutScenes(count: 96)).0.shapeAndColorAccuracy
+        }
+    }
+
+    /// Stage 1 (or a continued model's VAE fine-tuning); returns the latent scaling factor.
+    func trainVAE(_ vae: AutoencoderKL, steps: Int, rng: inout NumPyRandom, progress: (PretrainProgress) -> Void) throws(DiffusionError) -> Float {
         let optimizer = AdamW(vae.trainableParameters, lr: config.vaeLearningRate, weightDecay: 0)
-        let schedule = LRSchedule.cosine(warmup: config.warmupSteps, total: config.vaeSteps)
-        for step in 0..<config.vaeSteps {
+        let schedule = LRSchedule.cosine(warmup: Swift.min(config.warmupSteps, steps / 10), total: steps)
+        for step in 0..<steps {
             let scenes = (0..<config.vaeBatch).map { _ -> ShapesScene in
                 var s = world.randomScene(&rng, includeHeldOut: true)
                 if rng.nextDouble() < Double(config.patternedShare) { s.pattern = ShapesWorld.randomPattern(excluding: s.color, &rng) }
@@ -151,7 +167,7 @@ public final class ShapesPretrainer {
             clipGradNorm(vae.trainableParameters, maxNorm: config.maxGradNorm)
             optimizer.update(lr: config.vaeLearningRate * schedule.factor(step: step))
             vae.zeroGrad()
-            progress(PretrainProgress(stage: "vae", step: step + 1, total: config.vaeSteps, loss: loss.item))
+            progress(PretrainProgress(stage: "vae", step: step + 1, total: steps, loss: loss.item))
         }
         // Stable Diffusion's rule: scale latents to unit variance.
         var rngCopy = rng
@@ -163,18 +179,30 @@ public final class ShapesPretrainer {
     }
 
     /// Per-pixel loss weights [B, 3, H, W] for images in −1…1: 1 on the background, 1 + vaeObjectWeight
-    /// on the object and its soft edge, normalised to mean 1 so the loss keeps its scale.
+    /// (area-balanced when asked) on the object and its soft edge, normalised to mean 1 so the loss keeps its scale.
     func objectWeights(_ images: Tensor, scenes: [ShapesScene]) -> Tensor {
         let plane = images.shape[2] * images.shape[3]
         let mask = objectMask(images, scenes: scenes)
+        let extra = Self.objectExtras(mask, images: scenes.count, plane: plane, weight: config.vaeObjectWeight, balanced: config.objectAreaBalance)
         var w = [Float](repeating: 1, count: images.count)
         for b in 0..<scenes.count {
             for i in 0..<plane where mask[b * plane + i] {
-                for c in 0..<3 { w[b * 3 * plane + c * plane + i] += config.vaeObjectWeight }
+                for c in 0..<3 { w[b * 3 * plane + c * plane + i] += extra[b] }
             }
         }
         let mean = w.reduce(0, +) / Float(w.count)
         return Tensor(shape: images.shape, data: w.map { $0 / mean })
+    }
+
+    /// Each image's extra object weight: `weight`, or with `balanced` `weight` × the mean object area over
+    /// this object's (capped at 8× so a sliver at the border cannot dominate a batch).
+    static func objectExtras(_ mask: [Bool], images: Int, plane: Int, weight: Float, balanced: Bool) -> [Float] {
+        guard balanced else { return [Float](repeating: weight, count: images) }
+        let areas = (0..<images).map { b in Float(mask[b * plane..<(b + 1) * plane].lazy.filter { $0 }.count) }
+        let present = areas.filter { $0 > 0 }
+        guard !present.isEmpty else { return [Float](repeating: weight, count: images) }
+        let mean = present.reduce(0, +) / Float(present.count)
+        return areas.map { $0 > 0 ? weight * Swift.min(mean / $0, 8) : weight }
     }
 
     /// [B·H·W]: where any channel of an image in −1…1 differs from its scene's background colour.
@@ -251,7 +279,8 @@ public final class ShapesPretrainer {
         for step in 0..<config.unetSteps {
             let picks = (0..<config.unetBatch).map { _ in Int(rng.nextDouble() * Double(captions.count)) % captions.count }
             let x0 = latents.sample(picks, rng: &rng)
-            let weights = config.unetObjectWeight > 0 ? latents.objectWeights(picks, extra: config.unetObjectWeight) : nil
+            let weights = config.unetObjectWeight > 0
+                ? latents.objectWeights(picks, extra: config.unetObjectWeight, balanced: config.objectAreaBalance) : nil
             let prompts = picks.map { rng.nextDouble() < Double(config.captionDropout) ? "" : captions[$0] }
             let draw = objective.draw(latentShape: x0.shape, rng: &rng)
             let context = try text(prompts.map(ids))
@@ -285,13 +314,16 @@ struct LatentTable {
     /// [N·H·W]: latent pixels under each image's object.
     let objectMasks: [Bool]
 
-    /// [B, C, H, W] loss weights for the given rows: 1 + extra under the object, normalised to mean 1.
-    func objectWeights(_ rows: [Int], extra: Float) -> Tensor {
+    /// [B, C, H, W] loss weights for the given rows: 1 + extra (area-balanced when asked) under the object,
+    /// normalised to mean 1.
+    func objectWeights(_ rows: [Int], extra: Float, balanced: Bool) -> Tensor {
         let c = shape[0], plane = shape[1] * shape[2]
+        let mask = rows.flatMap { objectMasks[$0 * plane..<($0 + 1) * plane] }
+        let extras = ShapesPretrainer.objectExtras(mask, images: rows.count, plane: plane, weight: extra, balanced: balanced)
         var w = [Float](repeating: 1, count: rows.count * c * plane)
-        for (b, r) in rows.enumerated() {
-            for i in 0..<plane where objectMasks[r * plane + i] {
-                for k in 0..<c { w[(b * c + k) * plane + i] += extra }
+        for b in rows.indices {
+            for i in 0..<plane where mask[b * plane + i] {
+                for k in 0..<c { w[(b * c + k) * plane + i] += extras[b] }
             }
         }
         let mean = w.reduce(0, +) / Float(w.count)

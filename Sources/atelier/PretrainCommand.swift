@@ -28,7 +28,7 @@ struct PretrainShapesCommand: ParsableCommand {
     @Option(name: .long, help: "UNet learning rate.") var learningRate: Float?
     @Option(name: .long, help: "What the UNet predicts: epsilon (Stable Diffusion 1.x) or v_prediction (2.x; the default).") var predictionType: String?
     @Option(name: .customLong("config"), help: "A JSON file of ShapesPretrainConfig fields to override (nested objects merge; see pretrain_config.json in any trained model).") var overrides: String?
-    @Option(name: .long, help: "Continue from this model folder: keep its VAE, train its UNet and text encoder further.") var continueFrom: String?
+    @Option(name: .long, help: "Continue from this model folder: keep its VAE (fine-tuned first when the config sets continueVAESteps) and latent scale, train its UNet and text encoder further.") var continueFrom: String?
     @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?
     @Option(name: .long, help: "CLIP BPE vocabulary (default: the bootstrap's copy).") var vocabulary: String?
     @Option(name: .long, help: "Log level on stderr: error, warning, info, debug.") var logLevel: LogLevel = .info

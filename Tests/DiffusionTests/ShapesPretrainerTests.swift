@@ -80,10 +80,31 @@ final class ShapesPretrainerTests: XCTestCase {
 
         let table = LatentTable(shape: [4, 16, 16], means: [Float](repeating: 0, count: 4 * 256), stds: [Float](repeating: 0, count: 4 * 256),
                                 objectMasks: mask)
-        let weights = table.objectWeights([0], extra: 4)
+        let weights = table.objectWeights([0], extra: 4, balanced: false)
         XCTAssertEqual(weights.shape, [1, 4, 16, 16])
         XCTAssertEqual(weights.data.reduce(0, +) / Float(weights.count), 1, accuracy: 1e-4, "normalised: the loss keeps its scale")
         let on = mask.firstIndex(of: true)!, off = mask.firstIndex(of: false)!
         for c in 0..<4 { XCTAssertEqual(weights.data[c * 256 + on] / weights.data[c * 256 + off], 5, accuracy: 1e-4, "every channel, 1 + 4 under the object") }
+    }
+
+    func testAreaBalanceGivesASmallObjectAsMuchWeightInAllAsALargeOne() throws {
+        let pretrainer = ShapesPretrainer(config: ShapesPretrainConfig(), tokenizer: try tokenizer())
+        let small = ShapesScene(shape: .star, color: .red, size: .small, position: .left, background: .gray)
+        let large = ShapesScene(shape: .star, color: .red, size: .large, position: .right, background: .gray)
+        var rng = NumPyRandom(seed: 1)
+        let images = pretrainer.batch([small, large], rng: &rng)
+        let mask = pretrainer.objectMask(images, scenes: [small, large])
+        let plane = 32 * 32
+        let areas = (0..<2).map { b in Float(mask[b * plane..<(b + 1) * plane].filter { $0 }.count) }
+        XCTAssertLessThan(areas[0] * 2, areas[1], "the large star covers over twice the pixels")
+
+        let extras = ShapesPretrainer.objectExtras(mask, images: 2, plane: plane, weight: 10, balanced: true)
+        XCTAssertEqual(extras[0] * areas[0], extras[1] * areas[1], accuracy: 1e-2 * extras[1] * areas[1], "equal extra weight in all")
+        XCTAssertEqual(ShapesPretrainer.objectExtras(mask, images: 2, plane: plane, weight: 10, balanced: false), [10, 10], "unbalanced: the same extra for all")
+
+        let weights = pretrainer.objectWeights(images, scenes: [small, large])
+        XCTAssertEqual(weights.data.reduce(0, +) / Float(weights.count), 1, accuracy: 1e-4, "still normalised to mean 1")
+        let onSmall = mask.firstIndex(of: true)!, onLarge = mask[plane...].firstIndex(of: true)! - plane  // pixel index in image 1
+        XCTAssertGreaterThan(weights.data[onSmall], weights.data[3 * plane + onLarge], "a small object's pixels weigh more each")
     }
 }

@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural"], resources: [.copy("Goldens")]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "CKernels"], resources: [.copy("Goldens")]),
         .testTarget(name: "TextTests", dependencies: ["Text", "Neural"], resources: [.copy("Goldens")]),
         .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Text", "Neural"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DocumentsTests", dependencies: ["Documents"]),

@@ -84,6 +84,7 @@ static void choose(void) {
 }
 
 int ck_uses_avx2(void) { return use_avx2 > 0; }
+int ck_uses_avx512(void) { return use_avx512 > 0; }
 
 float ck_dot_f32(const float *a, const float *b, size_t n) {
 #if defined(__x86_64__)

@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// Scaled dot-product attention, computed in query chunks so memory stays O(chunk × keys) however
@@ -165,11 +164,11 @@ extension Attention {
                             for n in lengths {
                                 for hd in 0..<heads {
                                     let off = row0 * width + hd * d
-                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(d), scale,
-                                                qp.baseAddress! + off, Int32(width), kp.baseAddress! + off, Int32(width), 0, s, Int32(n))
+                                    BLAS.gemm(transA: false, transB: true, m: n, n: n, k: d, alpha: scale,
+                                              qp.baseAddress! + off, lda: width, kp.baseAddress! + off, ldb: width, s, ldc: n)
                                     for r in 0..<n { VectorMath.softmaxRow(s + r * n, n) }
-                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(d), Int32(n), 1,
-                                                s, Int32(n), vp.baseAddress! + off, Int32(width), 0, op.baseAddress! + off, Int32(width))
+                                    BLAS.gemm(transA: false, transB: false, m: n, n: d, k: n, s, lda: n,
+                                              vp.baseAddress! + off, ldb: width, op.baseAddress! + off, ldc: width)
                                 }
                                 row0 += n
                             }

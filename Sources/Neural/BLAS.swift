@@ -1,13 +1,21 @@
 import CBLAS
+import CKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The BLAS backend: OpenBLAS's sgemm, row-major.
+/// The matrix-product backend, row-major: CKernels' AVX-512 sgemm where the CPU has AVX-512 and the
+/// product is big enough to fill its 12×32 tiles, OpenBLAS's sgemm otherwise. OpenBLAS may be pinned to
+/// its AVX2 kernel on AVX-512 CPUs (machines set OPENBLAS_CORETYPE where its detection misbehaves),
+/// which halves sgemm's speed there; our kernel does not depend on that setting.
 public enum BLAS {
     /// The kernel OpenBLAS picked for this CPU (e.g. "Zen", "Haswell", "SkylakeX").
     public static var coreName: String { String(cString: openblas_get_corename()) }
+    /// What runs the products, for benchmark reports.
+    public static var backendName: String {
+        ck_sgemm_available() != 0 ? "Atelier AVX-512 sgemm (OpenBLAS \(coreName) below 8×64)" : "OpenBLAS \(coreName)"
+    }
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(newValue)) }
@@ -29,8 +37,21 @@ public enum BLAS {
             }
             return
         }
+        gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: transA ? m : k, b, ldb: transB ? k : n,
+             beta: beta, c, ldc: n)
+    }
+
+    /// The fp32 product with explicit leading dimensions (row strides), for operands inside larger rows.
+    @inline(__always)
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1, _ a: UnsafePointer<Float>, lda: Int,
+                     _ b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // Below 8 rows or 64 columns most of a 12×32 tile would be padding: OpenBLAS does those better.
+        if m >= 8, n >= 64, ck_sgemm_available() != 0 {
+            ck_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Int32(threads))
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k), b, Int32(transB ? k : n), beta, c, Int32(n))
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,

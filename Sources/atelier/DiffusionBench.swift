@@ -71,7 +71,7 @@ struct DiffusionBench: ParsableCommand {
             ("config", .string(config.rawValue)), ("size", JSONValue(size)), ("stepSeconds", JSONValue(stepSeconds)),
             ("decodeSeconds", JSONValue(decodeSeconds)), ("textSeconds", JSONValue(textSeconds)),
             ("peakRSSMB", JSONValue(Double(usage.ru_maxrss) / 1024)), ("parameters", JSONValue(parameters)),
-            ("backend", .string("OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads")),
+            ("backend", .string("\(BLAS.backendName), \(BLAS.threads) threads")),
         ]))))
     }
 }

@@ -69,7 +69,7 @@ struct NeuralBench: ParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print(JSONWriter.string(.object(JSONObject([
             ("case", .string(`case`.rawValue)), ("seconds", JSONValue(median)), ("gflops", JSONValue(flops / median / 1e9)),
-            ("peakRSSMB", JSONValue(Double(usage.ru_maxrss) / 1024)), ("backend", .string("OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads")),
+            ("peakRSSMB", JSONValue(Double(usage.ru_maxrss) / 1024)), ("backend", .string("\(BLAS.backendName), \(BLAS.threads) threads")),
         ]))))
     }
 }

@@ -84,7 +84,7 @@ struct TrainBench: ParsableCommand {
             ("config", .string(config.rawValue)), ("size", JSONValue(size)), ("lora", .bool(lora)), ("gradientCheckpointing", .bool(gradientCheckpointing)), ("bf16", .bool(bf16)), ("batch", JSONValue(batch)),
             ("stepSeconds", JSONValue(times.sorted()[times.count / 2])), ("peakRSSMB", JSONValue(Double(usage.ru_maxrss) / 1024)),
             ("trainableParameters", JSONValue(trainable.reduce(0) { $0 + $1.count })),
-            ("backend", .string("OpenBLAS \(BLAS.coreName), \(BLAS.threads) threads")),
+            ("backend", .string("\(BLAS.backendName), \(BLAS.threads) threads")),
         ]))))
     }
 }

@@ -55,5 +55,14 @@ void ck_force_portable(int on);
 
 /// 1 when the AVX2+FMA kernels are in use.
 int ck_uses_avx2(void);
+/// 1 when the AVX-512 kernels are in use.
+int ck_uses_avx512(void);
+
+/// C[m×n] = alpha·op(A)·op(B) + beta·C, row-major, op(X) = Xᵀ when its flag is set (AVX-512; call only
+/// when ck_sgemm_available). beta = 0 never reads C. Runs on up to `threads` pooled threads.
+void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+              const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads);
+/// 1 when ck_sgemm can run on this CPU.
+int ck_sgemm_available(void);
 
 #endif

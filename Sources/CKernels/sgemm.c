@@ -1,5 +1,6 @@
 #include "CKernels.h"
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -25,6 +26,14 @@
 
 int ck_sgemm_available(void) { return ck_uses_avx512(); }
 
+int ck_sgemm_bf16_available(void) {
+#if defined(__x86_64__)
+    return ck_uses_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
 #if defined(__x86_64__)
 
 typedef struct {
@@ -34,6 +43,7 @@ typedef struct {
     const float *a; size_t lda;
     const float *b; size_t ldb;
     float *c; size_t ldc;
+    int bf16;   // operands rounded to bfloat16, products summed in fp32 (AVX512-BF16 dot products)
 } gemm_args;
 
 // Element (i, p) of op(A) and (p, j) of op(B).
@@ -95,6 +105,20 @@ static void pack_b(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t n
     }
 }
 
+// Writes the 24 accumulators c0a…cBb of a rows×cols tile: C = alpha·sum + beta·C, masked at the edges.
+#define STORE_ROW(i, x, y) if (i < rows) { \
+        float *row = c + (size_t)(i) * ldc; \
+        x = _mm512_mul_ps(x, va); y = _mm512_mul_ps(y, va); \
+        if (beta != 0) { x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), x); y = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), y); } \
+        _mm512_mask_storeu_ps(row, m0, x); _mm512_mask_storeu_ps(row + 16, m1, y); }
+#define STORE_TILE { \
+    __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1); \
+    __mmask16 m1 = cols >= 32 ? 0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0; \
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta); \
+    STORE_ROW(0, c0a, c0b) STORE_ROW(1, c1a, c1b) STORE_ROW(2, c2a, c2b) STORE_ROW(3, c3a, c3b) \
+    STORE_ROW(4, c4a, c4b) STORE_ROW(5, c5a, c5b) STORE_ROW(6, c6a, c6b) STORE_ROW(7, c7a, c7b) \
+    STORE_ROW(8, c8a, c8b) STORE_ROW(9, c9a, c9b) STORE_ROW(10, cAa, cAb) STORE_ROW(11, cBa, cBb) }
+
 // C[rows×cols] (rows ≤ MR, cols ≤ NR) = alpha·(packed A panel · packed B panel) + beta·C.
 // beta == 0 never reads C, so uninitialised memory (NaNs included) is overwritten.
 __attribute__((target("avx512f")))
@@ -122,18 +146,105 @@ static void micro_kernel(size_t kc, const float *restrict pa, const float *restr
         pa += MR;
         pb += NR;
     }
-    __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-    __mmask16 m1 = cols >= 32 ? 0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#define STORE(i, x, y) if (i < rows) { \
-        float *row = c + (size_t)(i) * ldc; \
-        x = _mm512_mul_ps(x, va); y = _mm512_mul_ps(y, va); \
-        if (beta != 0) { x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), x); y = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), y); } \
-        _mm512_mask_storeu_ps(row, m0, x); _mm512_mask_storeu_ps(row + 16, m1, y); }
-    STORE(0, c0a, c0b) STORE(1, c1a, c1b) STORE(2, c2a, c2b) STORE(3, c3a, c3b)
-    STORE(4, c4a, c4b) STORE(5, c5a, c5b) STORE(6, c6a, c6b) STORE(7, c7a, c7b)
-    STORE(8, c8a, c8b) STORE(9, c9a, c9b) STORE(10, cAa, cAb) STORE(11, cBa, cBb)
-#undef STORE
+    STORE_TILE
+}
+
+// bfloat16 bits of x, rounded to nearest with ties to even (as MatmulPrecision.bf16); NaN stays NaN.
+static inline uint32_t bf16_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0u | ((u >> 16) & 0x8000u);
+    return (u + 0x7FFFu + ((u >> 16) & 1)) >> 16;
+}
+
+// As pack_a, in bf16: each 32-bit slot holds the depth pair (p, p + 1) of one row, p in the low half.
+static void pack_a_bf16(const gemm_args *g, size_t i0, size_t mc, size_t p0, size_t kc, uint32_t *dst) {
+    size_t pairs = (kc + 1) / 2;
+    for (size_t ir = 0; ir < mc; ir += MR) {
+        size_t rows = mc - ir < MR ? mc - ir : MR;
+        uint32_t *panel = dst + ir * pairs;
+        for (size_t q = 0; q < pairs; q++) {
+            size_t p = p0 + 2 * q;
+            for (size_t i = 0; i < rows; i++) {
+                uint32_t lo = bf16_bits(A_AT(g, i0 + ir + i, p));
+                uint32_t hi = 2 * q + 1 < kc ? bf16_bits(A_AT(g, i0 + ir + i, p + 1)) : 0;
+                panel[q * MR + i] = lo | hi << 16;
+            }
+            for (size_t i = rows; i < MR; i++) panel[q * MR + i] = 0;
+        }
+    }
+}
+
+// Sixteen fp32 to bfloat16 bits (low halves), as bf16_bits.
+__attribute__((target("avx512f")))
+static inline __m512i bf16_round16(__m512 x) {
+    __m512i u = _mm512_castps_si512(x);
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+    r = _mm512_srli_epi32(r, 16);
+    __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    return _mm512_mask_blend_epi32(nan, r, _mm512_or_si512(_mm512_set1_epi32(0x7FC0), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x8000))));
+}
+
+// As pack_b, in bf16: each 32-bit slot holds the depth pair (p, p + 1) of one column, p in the low half.
+__attribute__((target("avx512f")))
+static void pack_b_bf16(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc, uint32_t *dst) {
+    size_t pairs = (kc + 1) / 2;
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t cols = nc - jr < NR ? nc - jr : NR;
+        uint32_t *panel = dst + jr * pairs;
+        if (!g->transB) {
+            __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+            __mmask16 m1 = cols >= 32 ? 0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
+            for (size_t q = 0; q < pairs; q++) {
+                const float *lo = g->b + (p0 + 2 * q) * g->ldb + j0 + jr, *hi = lo + g->ldb;
+                int last = 2 * q + 1 >= kc;
+                for (int h = 0; h < 2; h++) {
+                    __mmask16 m = h ? m1 : m0;
+                    __m512i a = bf16_round16(_mm512_maskz_loadu_ps(m, lo + 16 * h));
+                    __m512i b = last ? _mm512_setzero_si512() : bf16_round16(_mm512_maskz_loadu_ps(m, hi + 16 * h));
+                    _mm512_store_si512((__m512i *)(panel + q * NR + 16 * h), _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+                }
+            }
+        } else {
+            for (size_t q = 0; q < pairs; q++) {
+                size_t p = p0 + 2 * q;
+                for (size_t j = 0; j < cols; j++) {
+                    uint32_t lo = bf16_bits(B_AT(g, p, j0 + jr + j));
+                    uint32_t hi = 2 * q + 1 < kc ? bf16_bits(B_AT(g, p + 1, j0 + jr + j)) : 0;
+                    panel[q * NR + j] = lo | hi << 16;
+                }
+                for (size_t j = cols; j < NR; j++) panel[q * NR + j] = 0;
+            }
+        }
+    }
+}
+
+// As micro_kernel over packed bf16 pairs: one dot-product instruction does two depth steps.
+__attribute__((target("avx512f,avx512bf16")))
+static void micro_kernel_bf16(size_t pairs, const uint32_t *restrict pa, const uint32_t *restrict pb, float *c, size_t ldc,
+                              float alpha, float beta, size_t rows, size_t cols) {
+    __m512 c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps(), c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
+    __m512 c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps(), c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
+    __m512 c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps(), c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
+    __m512 c6a = _mm512_setzero_ps(), c6b = _mm512_setzero_ps(), c7a = _mm512_setzero_ps(), c7b = _mm512_setzero_ps();
+    __m512 c8a = _mm512_setzero_ps(), c8b = _mm512_setzero_ps(), c9a = _mm512_setzero_ps(), c9b = _mm512_setzero_ps();
+    __m512 cAa = _mm512_setzero_ps(), cAb = _mm512_setzero_ps(), cBa = _mm512_setzero_ps(), cBb = _mm512_setzero_ps();
+    for (size_t i = 0; i < rows; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+    }
+    for (size_t q = 0; q < pairs; q++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512((const __m512i *)pb), b1 = (__m512bh)_mm512_load_si512((const __m512i *)(pb + 16));
+        __m512bh a;
+#define STEP(i, x, y) a = (__m512bh)_mm512_set1_epi32((int)pa[i]); x = _mm512_dpbf16_ps(x, a, b0); y = _mm512_dpbf16_ps(y, a, b1);
+        STEP(0, c0a, c0b) STEP(1, c1a, c1b) STEP(2, c2a, c2b) STEP(3, c3a, c3b)
+        STEP(4, c4a, c4b) STEP(5, c5a, c5b) STEP(6, c6a, c6b) STEP(7, c7a, c7b)
+        STEP(8, c8a, c8b) STEP(9, c9a, c9b) STEP(10, cAa, cAb) STEP(11, cBa, cBb)
+#undef STEP
+        pa += MR;
+        pb += NR;
+    }
+    STORE_TILE
 }
 
 // Packing buffers, one pair per thread, allocated once and kept.
@@ -151,20 +262,28 @@ __attribute__((target("avx512f")))
 static void gemm_block(const gemm_args *g, size_t i0, size_t i1, size_t j0, size_t j1) {
     for (size_t ic = i0; ic < i1; ic += MB) {
         size_t mb = i1 - ic < MB ? i1 - ic : MB;
-        for (size_t pc = 0; pc < g->k; pc += KC) {
-            size_t kc = g->k - pc < KC ? g->k - pc : KC;
+        // A bf16 depth block holds twice the depth in the same bytes.
+        size_t block = g->bf16 ? 2 * KC : KC;
+        for (size_t pc = 0; pc < g->k; pc += block) {
+            size_t kc = g->k - pc < block ? g->k - pc : block;
             // The first depth block applies beta; later ones add to what it wrote.
             float beta = pc == 0 ? g->beta : 1;
-            pack_a(g, ic, mb, pc, kc, buffer_a);
+            // bf16 panels hold a depth pair per 32-bit slot: half as many slots.
+            size_t depth = g->bf16 ? (kc + 1) / 2 : kc;
+            if (g->bf16) pack_a_bf16(g, ic, mb, pc, kc, (uint32_t *)buffer_a); else pack_a(g, ic, mb, pc, kc, buffer_a);
             for (size_t jc = j0; jc < j1; jc += NB) {
                 size_t nb = j1 - jc < NB ? j1 - jc : NB;
-                pack_b(g, pc, kc, jc, nb, buffer_b);
+                if (g->bf16) pack_b_bf16(g, pc, kc, jc, nb, (uint32_t *)buffer_b); else pack_b(g, pc, kc, jc, nb, buffer_b);
                 for (size_t ir = 0; ir < mb; ir += MR) {
                     size_t rows = mb - ir < MR ? mb - ir : MR;
                     for (size_t jr = 0; jr < nb; jr += NR) {
                         size_t cols = nb - jr < NR ? nb - jr : NR;
-                        micro_kernel(kc, buffer_a + ir * kc, buffer_b + jr * kc, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                                     g->alpha, beta, rows, cols);
+                        float *tile = g->c + (ic + ir) * g->ldc + jc + jr;
+                        if (g->bf16)
+                            micro_kernel_bf16(depth, (const uint32_t *)buffer_a + ir * depth, (const uint32_t *)buffer_b + jr * depth,
+                                              tile, g->ldc, g->alpha, beta, rows, cols);
+                        else
+                            micro_kernel(kc, buffer_a + ir * kc, buffer_b + jr * kc, tile, g->ldc, g->alpha, beta, rows, cols);
                     }
                 }
             }
@@ -193,11 +312,11 @@ static void run_part(void *ctx, int index) {
 
 #endif
 
-void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
-              const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
+static void gemm(int bf16, int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                 const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
 #if defined(__x86_64__)
     if (m == 0 || n == 0) return;
-    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc };
+    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bf16 };
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
@@ -214,8 +333,18 @@ void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha,
     s.step = (tiles + parts - 1) / parts * unit;
     ck_parallel(parts, parts, run_part, &s);
 #else
-    (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
+    (void)bf16; (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
     (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)threads;
     abort();
 #endif
+}
+
+void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+              const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
+    gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+}
+
+void ck_sgemm_bf16(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                   const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
+    gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }

@@ -22,11 +22,16 @@ public enum BLAS {
     }
 
     /// C[M×N] = alpha·op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when the flag is set. With
-    /// `precision` bf16 the operands are rounded to bfloat16 first (see `MatmulPrecision`).
+    /// `precision` bf16 the operands are rounded to bfloat16 (see `MatmulPrecision`): by AVX512-BF16 dot
+    /// products where the CPU has them, else by rounded copies before an fp32 product.
     @inline(__always)
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                      _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0, _ c: UnsafeMutablePointer<Float>,
                      precision: MatmulPrecision = .current) {
+        if precision == .bf16, m >= 8, n >= 64, ck_sgemm_bf16_available() != 0 {
+            ck_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, transA ? m : k, b, transB ? k : n, beta, c, n, Int32(threads))
+            return
+        }
         if precision == .bf16 {
             let ra = MatmulPrecision.bf16Copy(a, count: m * k), rb = MatmulPrecision.bf16Copy(b, count: k * n)
             ra.withUnsafeBufferPointer { pa in

@@ -7,9 +7,10 @@ import Glibc
 ///
 /// `.bf16` is bf16 mixed precision as PyTorch's autocast does it on a bf16 GEMM: both operands are
 /// rounded to bfloat16 (round to nearest, ties to even), products are accumulated and returned in
-/// fp32, and parameters, gradients and optimizer state stay fp32. This machine's BLAS has no bf16
-/// GEMM (Debian's OpenBLAS is built without `sbgemm`), so the rounding happens here before an fp32
-/// GEMM: the numerics of bf16 training, not its speed.
+/// fp32, and parameters, gradients and optimizer state stay fp32. On CPUs with AVX512-BF16 the
+/// products run on its dot-product instructions (CKernels' `ck_sgemm_bf16`, 1.4–1.6× the fp32 kernel);
+/// elsewhere (Debian's OpenBLAS is built without `sbgemm`) the operands are rounded here before an
+/// fp32 GEMM: the numerics of bf16 training, not its speed.
 ///
 /// The precision belongs to the calling thread, so a training job in bf16 never changes the
 /// results of other work (embeddings, sampling) running at the same time.

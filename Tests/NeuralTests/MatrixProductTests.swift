@@ -6,7 +6,7 @@ import XCTest
 /// shapes that leave partial 12×32 tiles, depths across several blocks, row strides wider than the
 /// matrix, alpha and beta, one and two threads — against a plain Double sum.
 final class MatrixProductTests: XCTestCase {
-    struct Case { let m, n, k: Int; let transA, transB: Bool; let pad: Int; let alpha, beta: Float; let threads: Int32 }
+    struct Case { let m, n, k: Int; let transA, transB: Bool; let pad: Int; let alpha, beta: Float; let threads: Int32; var bf16 = false }
 
     func values(_ count: Int, seed: Int) -> [Float] {
         (0..<count).map { Float(sin(Double($0 * 13 + seed) * 0.71)) }
@@ -17,14 +17,17 @@ final class MatrixProductTests: XCTestCase {
         let a = values((t.transA ? t.k : t.m) * lda, seed: 1), b = values((t.transB ? t.n : t.k) * ldb, seed: 2)
         var c = t.beta == 0 ? [Float](repeating: .nan, count: t.m * ldc) : values(t.m * ldc, seed: 3)
         let before = c
-        ck_sgemm(t.transA ? 1 : 0, t.transB ? 1 : 0, t.m, t.n, t.k, t.alpha, a, lda, b, ldb, t.beta, &c, ldc, t.threads)
+        let product = t.bf16 ? ck_sgemm_bf16 : ck_sgemm
+        product(t.transA ? 1 : 0, t.transB ? 1 : 0, t.m, t.n, t.k, t.alpha, a, lda, b, ldb, t.beta, &c, ldc, t.threads)
+        // bf16: the same sum over operands rounded to bfloat16 (exact products, fp32 sums).
+        let operand: (Float) -> Double = { t.bf16 ? Double(MatmulPrecision.bf16($0)) : Double($0) }
         var worst = 0.0
         for i in 0..<t.m {
             for j in 0..<t.n {
                 var sum = 0.0
                 for p in 0..<t.k {
                     let x = t.transA ? a[p * lda + i] : a[i * lda + p], y = t.transB ? b[j * ldb + p] : b[p * ldb + j]
-                    sum += Double(x) * Double(y)
+                    sum += operand(x) * operand(y)
                 }
                 let want = Double(t.alpha) * sum + (t.beta == 0 ? 0 : Double(t.beta) * Double(before[i * ldc + j]))
                 worst = max(worst, abs(Double(c[i * ldc + j]) - want))
@@ -54,6 +57,19 @@ final class MatrixProductTests: XCTestCase {
         check(Case(m: 301, n: 130, k: 600, transA: false, transB: true, pad: 1, alpha: 1, beta: 0, threads: 2))
         check(Case(m: 70, n: 1601, k: 130, transA: true, transB: false, pad: 0, alpha: -1, beta: 0, threads: 2))
         check(Case(m: 1601, n: 1601, k: 0, transA: false, transB: false, pad: 0, alpha: 1, beta: 0.5, threads: 2))
+    }
+
+    func testBF16DotProductsSumTheRoundedOperands() throws {
+        try XCTSkipUnless(ck_sgemm_bf16_available() != 0, "this CPU has no AVX512-BF16: bf16 rounds copies for an fp32 product")
+        // Odd depths leave half a pair; depth 1000 spans two bf16 blocks.
+        for (m, n, k) in [(12, 32, 1), (13, 33, 385), (25, 97, 1000), (7, 70, 2)] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    check(Case(m: m, n: n, k: k, transA: transA, transB: transB, pad: 2, alpha: 0.5, beta: 0.25, threads: 2, bf16: true))
+                }
+            }
+        }
+        check(Case(m: 301, n: 130, k: 600, transA: false, transB: true, pad: 0, alpha: 1, beta: 0, threads: 2, bf16: true))
     }
 
     func testTheEngineProductAgreesOnBothSidesOfTheKernelCut() {

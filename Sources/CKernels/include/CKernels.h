@@ -64,5 +64,10 @@ void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha,
               const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads);
 /// 1 when ck_sgemm can run on this CPU.
 int ck_sgemm_available(void);
+/// As ck_sgemm with both operands rounded to bfloat16 (nearest, ties to even) and products summed in
+/// fp32, on AVX512-BF16 dot products; call only when ck_sgemm_bf16_available.
+void ck_sgemm_bf16(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                   const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads);
+int ck_sgemm_bf16_available(void);
 
 #endif

@@ -1,5 +1,6 @@
 #include "CKernels.h"
 #include <stdlib.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -247,19 +248,39 @@ static void micro_kernel_bf16(size_t pairs, const uint32_t *restrict pa, const u
     STORE_TILE
 }
 
-// Packing buffers, one pair per thread, allocated once and kept.
-static _Thread_local float *buffer_a = NULL, *buffer_b = NULL;
+// Packing buffers, one pair per thread, allocated on first use and freed when the thread exits
+// (dispatch queues retire idle worker threads; a plain thread-local would leak 3 MB each time).
+typedef struct { float *a, *b; } buffers;
+static pthread_key_t buffers_key;
+static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
 
-static int ensure_buffers(void) {
-    if (!buffer_a) buffer_a = aligned_alloc(64, sizeof(float) * MB * KC);
-    if (!buffer_b) buffer_b = aligned_alloc(64, sizeof(float) * KC * NB);
-    return buffer_a && buffer_b;
+static void free_buffers(void *p) {
+    buffers *t = p;
+    free(t->a);
+    free(t->b);
+    free(t);
+}
+
+static void make_key(void) { pthread_key_create(&buffers_key, free_buffers); }
+
+static buffers *thread_buffers(void) {
+    pthread_once(&buffers_once, make_key);
+    buffers *t = pthread_getspecific(buffers_key);
+    if (t) return t;
+    t = malloc(sizeof *t);
+    if (!t) return NULL;
+    t->a = aligned_alloc(64, sizeof(float) * MB * KC);
+    t->b = aligned_alloc(64, sizeof(float) * KC * NB);
+    if (!t->a || !t->b) { free_buffers(t); return NULL; }
+    pthread_setspecific(buffers_key, t);
+    return t;
 }
 
 // The whole product for rows i0..<i1 and columns j0..<j1 of C, on this thread. The innermost loop
 // walks B's panels (streamed from L2) against one 12-row panel of A that stays in L1.
 __attribute__((target("avx512f")))
-static void gemm_block(const gemm_args *g, size_t i0, size_t i1, size_t j0, size_t j1) {
+static void gemm_block(const gemm_args *g, const buffers *t, size_t i0, size_t i1, size_t j0, size_t j1) {
+    float *buffer_a = t->a, *buffer_b = t->b;
     for (size_t ic = i0; ic < i1; ic += MB) {
         size_t mb = i1 - ic < MB ? i1 - ic : MB;
         // A bf16 depth block holds twice the depth in the same bytes.
@@ -300,13 +321,14 @@ typedef struct {
 static void run_part(void *ctx, int index) {
     const split_args *s = ctx;
     const gemm_args *g = s->g;
-    if (!ensure_buffers()) abort();
+    const buffers *t = thread_buffers();
+    if (!t) abort();   // 3 MB could not be allocated: the process is out of memory anyway
     if (s->splitRows) {
         size_t i0 = (size_t)index * s->step, i1 = i0 + s->step < g->m ? i0 + s->step : g->m;
-        if (i0 < i1) gemm_block(g, i0, i1, 0, g->n);
+        if (i0 < i1) gemm_block(g, t, i0, i1, 0, g->n);
     } else {
         size_t j0 = (size_t)index * s->step, j1 = j0 + s->step < g->n ? j0 + s->step : g->n;
-        if (j0 < j1) gemm_block(g, 0, g->m, j0, j1);
+        if (j0 < j1) gemm_block(g, t, 0, g->m, j0, j1);
     }
 }
 

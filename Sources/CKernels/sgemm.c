@@ -7,10 +7,12 @@
 #include <immintrin.h>
 #endif
 
-// Single-precision matrix product on AVX-512, blocked as BLIS does (Goto's algorithm): a 12×32 register
-// tile of C accumulates one 12-row panel of packed A (in L1) against 32-column panels of packed B (in L2). Written because the OpenBLAS a Debian machine has may run its
-// AVX2 kernel on AVX-512 CPUs (it is pinned there where its AVX-512 detection misbehaves): this
-// kernel runs at up to twice that speed, and needs nothing from the environment.
+// Single-precision matrix product on AVX-512, blocked as BLIS does (Goto's algorithm): a 12×32
+// register tile of C accumulates one 12-row panel of packed A (in L1) against 32-column panels of
+// packed B (in L2). A bf16 variant packs depth pairs of rounded operands for AVX512-BF16 dot products.
+// Written because the OpenBLAS a Debian machine has may run its AVX2 kernel on AVX-512 CPUs (machines
+// pin it there where its AVX-512 detection misbehaves): this kernel runs at up to twice that speed
+// and needs nothing from the environment.
 
 #define MR 12
 #define NR 32

@@ -364,14 +364,12 @@ def report(results: list[dict[str, Any]], started: float, busy: float, others: l
     out.append(f"- PyTorch's peak includes ~{base:.0f} MB for importing torch itself (measured before the first input).")
     out.append("- Flop counts are nominal (same formula on every side); attention's 3.5× forward for forward + "
                "backward ignores softmax.")
-    if "amx_bf16" in flags:
-        hw = "this CPU has AMX"
-    elif "avx512_bf16" in flags:
-        hw = "this CPU has AVX512-BF16 but no AMX"
-    else:
-        hw = "this machine's CPU has neither AVX512-BF16 nor AMX"
-    out.append("- Not measured yet (asked for in the issue): bf16 against PyTorch's bf16 autocast (AMX; " + hw + "), "
-               "and a tiny-UNet training step against PyTorch's (the engine has no UNet yet).")
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype:
+        out.append(f"- OPENBLAS_CORETYPE={coretype} is set in this machine's environment (it pins OpenBLAS's kernel where "
+                   "older builds misdetect the CPU); numpy's OpenBLAS runs under it. Atelier's products of 8+ rows and "
+                   "64+ columns run on its own AVX-512 kernel (CKernels), which does not depend on that setting.")
+    out.append("- bf16 and whole UNet training steps against PyTorch (autocast): see DreamBooth training below.")
     return "\n".join(out) + "\n"
 
 

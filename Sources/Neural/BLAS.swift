@@ -14,7 +14,7 @@ public enum BLAS {
     public static var coreName: String { String(cString: openblas_get_corename()) }
     /// What runs the products, for benchmark reports.
     public static var backendName: String {
-        ck_sgemm_available() != 0 ? "Atelier AVX-512 sgemm (OpenBLAS \(coreName) below 8×64)" : "OpenBLAS \(coreName)"
+        ck_sgemm_available() != 0 ? "CKernels AVX-512 sgemm (OpenBLAS \(coreName) below 8×64)" : "OpenBLAS \(coreName)"
     }
     public static var threads: Int {
         get { Int(openblas_get_num_threads()) }

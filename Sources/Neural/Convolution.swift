@@ -38,9 +38,9 @@ extension Tensor {
             // One GEMM for the whole batch: the images' columns side by side. Each weight matrix is then
             // packed once per call instead of once per image, which dominates at low resolutions.
             let wide = n * cols
-            var col = [Float](repeating: 0, count: kdim * wide)
+            var col = [Float].unfilled(kdim * wide)
             for b in 0..<n { geo.im2colParallel(data, image: b, channel0: 0, channels: c, into: &col, rowStride: wide, columnOffset: b * cols) }
-            var wideOut = [Float](repeating: 0, count: oc * wide)
+            var wideOut = [Float].unfilled(oc * wide)
             BLAS.gemm(transA: false, transB: false, m: oc, n: wide, k: kdim, weight.data, col, &wideOut)
             wideOut.withUnsafeBufferPointer { src in
                 out.withUnsafeMutableBufferPointer { dst in
@@ -60,7 +60,7 @@ extension Tensor {
                 }
             }
         } else {
-            var col = [Float](repeating: 0, count: kdim * cols)
+            var col = [Float].unfilled(kdim * cols)
             for b in 0..<n {
                 for gi in 0..<g {
                     geo.im2colParallel(data, image: b, channel0: gi * cg, channels: cg, into: &col, rowStride: cols, columnOffset: 0)
@@ -77,7 +77,7 @@ extension Tensor {
             if g == 1 && n > 1 {
                 // The forward's batched layout: dY as [O, N·cols], one GEMM each for dW and dcol.
                 let wide = n * cols
-                var gWide = [Float](repeating: 0, count: oc * wide)
+                var gWide = [Float].unfilled(oc * wide)
                 gout.data.withUnsafeBufferPointer { src in
                     gWide.withUnsafeMutableBufferPointer { dst in
                         for b in 0..<n {
@@ -88,17 +88,17 @@ extension Tensor {
                     }
                 }
                 if weight.tracksGrad {
-                    var col = [Float](repeating: 0, count: kdim * wide)
+                    var col = [Float].unfilled(kdim * wide)
                     for b in 0..<n { geo.im2colParallel(x.data, image: b, channel0: 0, channels: c, into: &col, rowStride: wide, columnOffset: b * cols) }
                     BLAS.gemm(transA: false, transB: true, m: oc, n: kdim, k: wide, gWide, col, &gw)
                 }
                 if x.tracksGrad {
-                    var gcol = [Float](repeating: 0, count: kdim * wide)
+                    var gcol = [Float].unfilled(kdim * wide)
                     BLAS.gemm(transA: true, transB: false, m: kdim, n: wide, k: oc, weight.data, gWide, &gcol)
-                    for b in 0..<n { geo.col2im(gcol, image: b, channel0: 0, channels: c, into: &gx, rowStride: wide, columnOffset: b * cols) }
+                    for b in 0..<n { geo.col2imParallel(gcol, image: b, channels: c, into: &gx, rowStride: wide, columnOffset: b * cols) }
                 }
             } else {
-                var col = [Float](repeating: 0, count: kdim * cols), gcol = [Float](repeating: 0, count: kdim * cols)
+                var col = [Float].unfilled(kdim * cols), gcol = [Float].unfilled(kdim * cols)
                 for b in 0..<n {
                     for gi in 0..<g {
                         let gOff = (b * oc + gi * ocg) * cols
@@ -231,10 +231,42 @@ struct Geometry {
         }
     }
 
+    /// col2im of all channels split over the BLAS threads by channel: each channel's rows add into its
+    /// own plane, so the workers never write the same values.
+    func col2imParallel(_ col: [Float], image: Int, channels: Int, into x: inout [Float], rowStride: Int, columnOffset: Int) {
+        let workers = Swift.min(Swift.max(1, BLAS.threads), channels)
+        guard workers > 1, channels * kh * kw * oh * ow >= 1 << 16 else {
+            col2im(col, image: image, channel0: 0, channels: channels, into: &x, rowStride: rowStride, columnOffset: columnOffset)
+            return
+        }
+        col.withUnsafeBufferPointer { src in
+            x.withUnsafeMutableBufferPointer { dst in
+                let source = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!)), target = SharedPointer(dst.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: workers) { wi in
+                    let first = channels * wi / workers, last = channels * (wi + 1) / workers
+                    guard last > first else { return }
+                    self.col2im(source.p + first * kh * kw * rowStride, image: image, channel0: first, channels: last - first, into: target.p,
+                                rowStride: rowStride, columnOffset: columnOffset)
+                }
+            }
+        }
+    }
+
     /// Adds columns back into the image (the adjoint of im2col). `rowStride`/`columnOffset` as in im2col.
     func col2im(_ col: [Float], image: Int, channel0: Int, channels: Int, into x: inout [Float], rowStride: Int, columnOffset: Int) {
         col.withUnsafeBufferPointer { src in
             x.withUnsafeMutableBufferPointer { dst in
+                col2im(UnsafeMutablePointer(mutating: src.baseAddress!), image: image, channel0: channel0, channels: channels,
+                       into: dst.baseAddress!, rowStride: rowStride, columnOffset: columnOffset)
+            }
+        }
+    }
+
+    /// Channels channel0..<channel0+channels; the column rows of channel ci start at row (ci − channel0)·kh·kw.
+    func col2im(_ src: UnsafeMutablePointer<Float>, image: Int, channel0: Int, channels: Int, into dst: UnsafeMutablePointer<Float>,
+                rowStride: Int, columnOffset: Int) {
+        do {
+            do {
                 for ci in 0..<channels {
                     let plane = ((image * c) + channel0 + ci) * h * w
                     for ky in 0..<kh {
@@ -243,7 +275,7 @@ struct Geometry {
                             for oy in 0..<oh {
                                 let iy = oy * sh - ph + ky
                                 if iy < 0 || iy >= h { continue }
-                                let s = src.baseAddress! + row + oy * ow, d = dst.baseAddress! + plane + iy * w
+                                let s = src + row + oy * ow, d = dst + plane + iy * w
                                 if sw == 1 {
                                     let lo = Swift.max(0, pw - kx), hi = Swift.min(ow, w + pw - kx)
                                     if hi > lo {

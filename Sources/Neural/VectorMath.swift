@@ -185,3 +185,11 @@ public enum VectorMath {
         return m
     }
 }
+
+extension Array where Element == Float {
+    /// `count` floats left as the allocator gave them, for buffers the caller overwrites whole (im2col
+    /// matrices, GEMM outputs with beta 0): zero-filling tens of megabytes costs milliseconds a conv.
+    static func unfilled(_ count: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    }
+}

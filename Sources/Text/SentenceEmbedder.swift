@@ -73,9 +73,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
         BLAS.threads = 1
         defer { BLAS.threads = saved }
         let results = Collected(count: batches.count)
-        DispatchQueue.concurrentPerform(iterations: min(workers, batches.count)) { w in
-            var i = w
-            while i < batches.count {
+        DispatchQueue.concurrentPerform(iterations: min(workers, batches.count)) { _ in
+            // Each worker takes the next batch when it is free: batches differ in length, and a fixed
+            // share left one core idle while the other finished its longer texts.
+            while let i = results.claim() {
                 var local = [[Float]](repeating: [], count: texts.count)
                 do {
                     try embedBatch(texts, batches[i], into: &local)
@@ -83,7 +84,6 @@ public final class SentenceEmbedder: @unchecked Sendable {
                 } catch {
                     results.set(i, .failure(error))
                 }
-                i += min(workers, batches.count)
             }
         }
         for (i, b) in batches.enumerated() {
@@ -102,7 +102,16 @@ public final class SentenceEmbedder: @unchecked Sendable {
     final class Collected: @unchecked Sendable {
         private let lock = NSLock()
         private var items: [Result<[[Float]], Error>?]
+        private var next = 0
         init(count: Int) { items = Array(repeating: nil, count: count) }
+        /// The next batch no worker has taken, if any.
+        func claim() -> Int? {
+            lock.withLock {
+                guard next < items.count else { return nil }
+                next += 1
+                return next - 1
+            }
+        }
         func set(_ i: Int, _ r: Result<[[Float]], Error>) { lock.withLock { items[i] = r } }
         func get(_ i: Int) throws -> [[Float]] { try lock.withLock { items[i]! }.get() }
     }

@@ -171,4 +171,32 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(LRSchedule.cosine(warmup: 0, total: 10).factor(step: 5), 0.5, accuracy: 1e-6)
         XCTAssertEqual(LRSchedule.cosine(warmup: 0, total: 10).factor(step: 10), 0, accuracy: 1e-6)
     }
+
+    func testLargeBatchedConvolutionGradientsAreTheSameOnOneOrTwoThreads() throws {
+        // Big enough for im2col and col2im to split channels over threads; both run the same sums.
+        let x = rng.normal([2, 16, 32, 32]), w = rng.normal([8, 16, 3, 3]), upstream = rng.normal([2, 8, 32, 32])
+        func gradients(threads: Int) throws -> (Tensor, Tensor) {
+            let saved = BLAS.threads
+            BLAS.threads = threads
+            defer { BLAS.threads = saved }
+            let xi = Tensor(shape: x.shape, data: x.data), wi = Tensor(shape: w.shape, data: w.data)
+            xi.requiresGrad = true
+            wi.requiresGrad = true
+            try xi.conv2d(weight: wi, bias: nil, options: Conv2DOptions(padding: (1, 1))).mul(upstream).sum().backward()
+            return (xi.grad!, wi.grad!)
+        }
+        let one = try gradients(threads: 1), two = try gradients(threads: 2)
+        XCTAssertEqual(one.0.data, two.0.data, "input gradient")
+        for (a, b) in zip(one.1.data, two.1.data) { XCTAssertEqual(a, b, accuracy: 1e-3 * max(1, abs(a)), "weight gradient") }
+        // And against the plain sum for a few input positions: dL/dx = Σ_o Σ_k w[o, c, k] · upstream at the shifted place.
+        for (b, c, y, xx) in [(0, 0, 0, 0), (1, 15, 31, 31), (1, 7, 16, 3)] {
+            var want: Float = 0
+            for o in 0..<8 { for ky in 0..<3 { for kx in 0..<3 {
+                let oy = y + 1 - ky, ox = xx + 1 - kx
+                guard oy >= 0, oy < 32, ox >= 0, ox < 32 else { continue }
+                want += w.data[((o * 16 + c) * 3 + ky) * 3 + kx] * upstream.data[((b * 8 + o) * 32 + oy) * 32 + ox]
+            } } }
+            XCTAssertEqual(two.0.data[((b * 16 + c) * 32 + y) * 32 + xx], want, accuracy: 1e-3, "dL/dx[\(b), \(c), \(y), \(xx)]")
+        }
+    }
 }

@@ -44,6 +44,15 @@ void ck_swiglu(float *gate, const float *up, size_t n);
 /// RMSNorm of `rows` rows of `dim` values, the sum of squares in double: y = x / rms(x) * w.
 void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float eps, float *y);
 
+/// exp in place (below -87 → 0, above 88 clamped, NaN stays NaN).
+void ck_exp_inplace(float *p, size_t n);
+/// row ← exp(row − shift); returns the sum of the new row (softmax's numerator and denominator in one pass).
+float ck_exp_shifted(float *row, size_t n, float shift);
+/// y = x·σ(αx) (SiLU at α = 1, quick GELU at 1.702); derivative (may be NULL) = σ + αx·σ(1 − σ).
+void ck_sigmoid_gate(const float *x, float *y, size_t n, float alpha, float *derivative);
+/// y = x·Φ(x) (exact GELU, erf by Abramowitz & Stegun 7.1.26); derivative (may be NULL) = Φ + x·φ.
+void ck_gelu(const float *x, float *y, size_t n, float *derivative);
+
 /// Runs fn(ctx, i) for i in [0, count) on the caller and up to threads - 1 pooled workers, which spin
 /// briefly between loops (token generation runs hundreds of short loops a token). A loop started while
 /// another runs is run serially on its caller.

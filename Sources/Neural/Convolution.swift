@@ -69,7 +69,13 @@ extension Tensor {
                 }
             }
         }
-        if let bias { for b in 0..<n { for ch in 0..<oc { let base = (b * oc + ch) * cols; for i in 0..<cols { out[base + i] += bias.data[ch] } } } }
+        if let bias {
+            bias.data.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { o in
+                    for b in 0..<n { for ch in 0..<oc { let v = bp[ch], row = o.baseAddress! + (b * oc + ch) * cols; for i in 0..<cols { row[i] += v } } }
+                }
+            }
+        }
         let x = self
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
         return Tensor(shape: [n, oc, oh, ow], data: out).record("conv2d", inputs) { gout in
@@ -120,7 +126,9 @@ extension Tensor {
             var result: [Tensor?] = [Tensor(shape: x.shape, data: gx), Tensor(shape: weight.shape, data: gw)]
             if bias != nil {
                 var gb = [Float](repeating: 0, count: oc)
-                for b in 0..<n { for ch in 0..<oc { let base = (b * oc + ch) * cols; for i in 0..<cols { gb[ch] += gout.data[base + i] } } }
+                gout.data.withUnsafeBufferPointer { g in
+                    for b in 0..<n { for ch in 0..<oc { let row = g.baseAddress! + (b * oc + ch) * cols; var sum: Float = 0; for i in 0..<cols { sum += row[i] }; gb[ch] += sum } }
+                }
                 result.append(Tensor(shape: [oc], data: gb))
             }
             return result

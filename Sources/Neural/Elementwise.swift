@@ -20,6 +20,16 @@ func broadcastStrides(_ shape: [Int], to outShape: [Int]) -> [Int] {
     return (0..<outShape.count).map { i in i < off || shape[i - off] == 1 ? 0 : s[i - off] }
 }
 
+/// When `shape` (right-aligned to `outShape`) equals `outShape` up to some dimension and is 1 after it,
+/// the number of elements each of its values covers; nil otherwise.
+func trailingRepeat(_ shape: [Int], _ outShape: [Int]) -> Int? {
+    guard shape.count <= outShape.count else { return nil }
+    let padded = [Int](repeating: 1, count: outShape.count - shape.count) + shape
+    guard let last = padded.lastIndex(where: { $0 != 1 }) else { return nil }
+    for d in 0...last where padded[d] != outShape[d] { return nil }
+    return outShape[(last + 1)...].reduce(1, *)
+}
+
 /// Applies `f` over the broadcast of a and b.
 func broadcastApply(_ a: Tensor, _ b: Tensor, _ outShape: [Int], _ f: (Float, Float) -> Float) -> [Float] {
     let n = outShape.reduce(1, *)
@@ -39,6 +49,18 @@ func broadcastApply(_ a: Tensor, _ b: Tensor, _ outShape: [Int], _ f: (Float, Fl
                     // b repeats along leading dimensions (a bias).
                     let m = b.count
                     for i in 0..<n { po[i] = f(pa[i], pb[i % m]) }
+                } else if a.count == n, let inner = trailingRepeat(b.shape, outShape) {
+                    // b holds one value per leading index, repeated over the trailing dimensions (a
+                    // [N, C, 1, 1] time embedding or scale over [N, C, H, W]): contiguous runs.
+                    for j in 0..<b.count {
+                        let y = pb[j], base = j * inner
+                        for t in 0..<inner { po[base + t] = f(pa[base + t], y) }
+                    }
+                } else if b.count == n, let inner = trailingRepeat(a.shape, outShape) {
+                    for j in 0..<a.count {
+                        let x = pa[j], base = j * inner
+                        for t in 0..<inner { po[base + t] = f(x, pb[base + t]) }
+                    }
                 } else {
                     let sa = broadcastStrides(a.shape, to: outShape), sb = broadcastStrides(b.shape, to: outShape)
                     let rank = outShape.count

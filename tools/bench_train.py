@@ -159,8 +159,10 @@ def main() -> None:
              f"weights, {THREADS} threads each, best of {rounds} round(s); `make bench-train` (tools/bench_train.py). CPU: {cpu_model()} "
              f"({cpu_flags()}); {platform.python_implementation()} peer: {best[(cases[0][0], False, False, 'diffusers')]['backend']} running "
              f"train_dreambooth.py's step; Atelier: {best[(cases[0][0], False, False, 'atelier')]['backend']}. bf16: PyTorch's CPU autocast "
-             "around the UNet's forward against Atelier's bf16 operands (fp32 weights and optimizer state on both sides); Atelier's "
-             "BLAS has no bf16 GEMM, so its bf16 reproduces the numerics and costs the rounding.", "",
+             "around the UNet's forward against Atelier's bf16 operands (fp32 weights and optimizer state on both sides); " + (
+                 "Atelier's bf16 products run on AVX512-BF16 dot products (CKernels)." if "avx512_bf16" in cpu_flags() else
+                 "this CPU has no AVX512-BF16, so Atelier's bf16 rounds its operands before fp32 products: the numerics, not the speed."),
+             "",
              "Ratio = diffusers time / Atelier time (> 1: Atelier is faster).", "",
              "| config | size | precision | gradient checkpointing | step: Atelier | diffusers | ratio | peak RSS MB: Atelier | diffusers | memory ratio |",
              "|---|---|---|---|---|---|---|---|---|---|"]

@@ -36,7 +36,10 @@ extension StableDiffusionModel {
                                  to: staging.appendingPathComponent("text_encoder/config.json"))
             var scheduler = schedulerConfig
             if scheduler.className == nil { scheduler.className = "DDIMScheduler" }
-            try JSONEncoder().encode(scheduler).write(to: staging.appendingPathComponent("scheduler/scheduler_config.json"))
+            // Sorted keys: the same model exports byte for byte the same files (checksums in models/*.sha256).
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try encoder.encode(scheduler).write(to: staging.appendingPathComponent("scheduler/scheduler_config.json"))
             try SafeTensors.write(Dictionary(uniqueKeysWithValues: unet.namedParameters), to: staging.appendingPathComponent("unet/diffusion_pytorch_model.safetensors").path, dtype: dtype)
             try SafeTensors.write(Dictionary(uniqueKeysWithValues: vae.namedParameters), to: staging.appendingPathComponent("vae/diffusion_pytorch_model.safetensors").path, dtype: dtype)
             try SafeTensors.write(Dictionary(uniqueKeysWithValues: textEncoder.namedParameters), to: staging.appendingPathComponent("text_encoder/model.safetensors").path, dtype: dtype)

@@ -133,10 +133,10 @@ struct DemoPersonalizeCommand: ParsableCommand {
 
     @Option(name: .long, help: "One subject (split-square, striped-circle, dotted-triangle); default: all.") var subject: String?
     @Flag(name: .long, help: "Also train with the text encoder (four settings instead of two).") var ablation = false
-    @Flag(name: .long, help: "The reduced version CI runs: fewer steps, class images and prompts.") var quick = false
+    @Flag(name: .long, help: "The reduced version CI runs: fewer steps and class images.") var quick = false
     @Flag(name: .long, help: "Print the metrics JSON on stdout.") var json = false
     @Option(name: .long, help: "Base model folder (default: the embedded Shapes model).") var model: String?
-    @Option(name: .long, help: "Training steps per setting (default 250, or 60 with --quick).") var steps: Int?
+    @Option(name: .long, help: "Training steps per setting (default 250, or 150 with --quick).") var steps: Int?
     @Option(name: .long, help: "DreamBooth learning rate (default 2e-4).") var learningRate: Float?
     @Option(name: .long, help: "Output folder.") var out: String = "demo-personalize"
     @Option(name: .long, help: "BLAS threads (default: all cores).") var threads: Int?

@@ -16,10 +16,15 @@
 #define blend(T, I, mask, yes, no) ((T)(((I)(yes) & (mask)) | ((I)(no) & ~(mask))))
 
 #define DEFINE_KERNELS(SUFFIX, TARGET, vf, vi, LANES)                                                         \
+    /* Whole vectors by a fixed-size copy (one unaligned load or store); only a row's tail pays for a   */ \
+    /* variable-length memcpy call.                                                                      */ \
     TARGET static inline vf load_##SUFFIX(const float *p, size_t n, float fill) {                             \
         vf v = splat(vf, fill);                                                                                   \
-        memcpy(&v, p, n * sizeof(float));                                                                     \
+        if (n == LANES) memcpy(&v, p, sizeof v); else memcpy(&v, p, n * sizeof(float));                       \
         return v;                                                                                             \
+    }                                                                                                         \
+    TARGET static inline void store_##SUFFIX(float *p, vf v, size_t n) {                                      \
+        if (n == LANES) memcpy(p, &v, sizeof v); else memcpy(p, &v, n * sizeof(float));                       \
     }                                                                                                         \
     TARGET static inline vf exp_##SUFFIX(vf input) {                                                          \
         vi under = input < splat(vf, -87.f);                                                                      \
@@ -45,7 +50,7 @@
         for (size_t i = 0; i < n; i += LANES) {                                                               \
             size_t m = n - i < LANES ? n - i : LANES;                                                         \
             vf e = exp_##SUFFIX(load_##SUFFIX(p + i, m, -100.f));                                                      \
-            memcpy(p + i, &e, m * sizeof(float));                                                            \
+            store_##SUFFIX(p + i, e, m);                                                                     \
         }                                                                                                     \
     }                                                                                                         \
     TARGET static float exp_shifted_##SUFFIX(float *row, size_t n, float shift) {                             \
@@ -54,12 +59,29 @@
             size_t m = n - i < LANES ? n - i : LANES;                                                         \
             /* Lanes past the row hold -inf: exp gives 0 and the sum is unchanged. */                         \
             vf e = exp_##SUFFIX(load_##SUFFIX(row + i, m, -__builtin_inff()) - shift);                                 \
-            memcpy(row + i, &e, m * sizeof(float));                                                           \
+            store_##SUFFIX(row + i, e, m);                                                                    \
             acc += e;                                                                                         \
         }                                                                                                     \
         float sum = 0;                                                                                        \
         for (int j = 0; j < LANES; j++) sum += acc[j];                                                        \
         return sum;                                                                                           \
+    }                                                                                                         \
+    /* row ← softmax(row); returns log Σ exp(row) (−inf, and a zero row, when every entry is −inf). */         \
+    TARGET static float softmax_row_##SUFFIX(float *row, size_t n) {                                          \
+        vf top = splat(vf, -__builtin_inff());                                                                \
+        for (size_t i = 0; i < n; i += LANES) {                                                               \
+            vf v = load_##SUFFIX(row + i, n - i < LANES ? n - i : LANES, -__builtin_inff());                  \
+            top = blend(vf, vi, v > top, v, top);                                                             \
+        }                                                                                                     \
+        float mx = -__builtin_inff();                                                                         \
+        for (int j = 0; j < LANES; j++) mx = top[j] > mx ? top[j] : mx;                                       \
+        if (mx == -__builtin_inff()) { memset(row, 0, n * sizeof(float)); return mx; }                        \
+        float sum = exp_shifted_##SUFFIX(row, n, mx), inv = 1.f / sum;                                        \
+        for (size_t i = 0; i < n; i += LANES) {                                                               \
+            size_t m = n - i < LANES ? n - i : LANES;                                                         \
+            store_##SUFFIX(row + i, load_##SUFFIX(row + i, m, 0.f) * inv, m);                                 \
+        }                                                                                                     \
+        return mx + __builtin_logf(sum);                                                                      \
     }                                                                                                         \
     TARGET static void sigmoid_gate_##SUFFIX(const float *x, float *y, size_t n, float alpha, float *d) {     \
         for (size_t i = 0; i < n; i += LANES) {                                                               \
@@ -67,10 +89,10 @@
             vf v = load_##SUFFIX(x + i, m, 0.f);                                                                       \
             vf s = 1.f / (1.f + exp_##SUFFIX(-alpha * v));                                                    \
             vf out = v * s;                                                                                   \
-            memcpy(y + i, &out, m * sizeof(float));                                                           \
+            store_##SUFFIX(y + i, out, m);                                                                    \
             if (d) {                                                                                          \
                 vf g = s + alpha * v * s * (1.f - s);                                                         \
-                memcpy(d + i, &g, m * sizeof(float));                                                         \
+                store_##SUFFIX(d + i, g, m);                                                                  \
             }                                                                                                 \
         }                                                                                                     \
     }                                                                                                         \
@@ -94,10 +116,10 @@
             vf v = load_##SUFFIX(x + i, m, 0.f);                                                                       \
             vf cdf = 0.5f * (1.f + erf_##SUFFIX(v * 0.7071067811865475f));                                    \
             vf out = v * cdf;                                                                                 \
-            memcpy(y + i, &out, m * sizeof(float));                                                           \
+            store_##SUFFIX(y + i, out, m);                                                                    \
             if (d) {                                                                                          \
                 vf g = cdf + v * 0.3989422804014327f * exp_##SUFFIX(-0.5f * v * v);                           \
-                memcpy(d + i, &g, m * sizeof(float));                                                         \
+                store_##SUFFIX(d + i, g, m);                                                                  \
             }                                                                                                 \
         }                                                                                                     \
     }
@@ -127,6 +149,7 @@ DEFINE_KERNELS(avx512, __attribute__((target("avx512f"))), vf16, vi16, 16)
 
 void ck_exp_inplace(float *p, size_t n) { DISPATCH_VOID(exp_inplace, p, n) }
 float ck_exp_shifted(float *row, size_t n, float shift) { DISPATCH(exp_shifted, row, n, shift) }
+float ck_softmax_row(float *row, size_t n) { DISPATCH(softmax_row, row, n) }
 void ck_sigmoid_gate(const float *x, float *y, size_t n, float alpha, float *derivative) {
     DISPATCH_VOID(sigmoid_gate, x, y, n, alpha, derivative)
 }

@@ -47,6 +47,7 @@ typedef struct {
     const float *b; size_t ldb;
     float *c; size_t ldc;
     int bf16;   // operands rounded to bfloat16, products summed in fp32 (AVX512-BF16 dot products)
+    const ck_conv_geometry *conv;   // B is this convolution's im2col matrix, read from the image itself
 } gemm_args;
 
 // Element (i, p) of op(A) and (p, j) of op(B).
@@ -104,6 +105,87 @@ static void pack_b(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t n
             }
             for (size_t j = cols; j < NR; j++)
                 for (size_t p = 0; p < kc; p++) panel[p * NR + j] = 0;
+        }
+    }
+}
+
+// The implicit im2col matrix of g->conv (row p = channel, kernel row, kernel column; column j =
+// image, output row, output column), packed as pack_b lays B out. Reading the image directly saves
+// writing and re-reading the im2col matrix, which at SD's VAE resolutions is hundreds of megabytes per
+// convolution: memory, not arithmetic, was the bound.
+
+// A panel's columns as runs along one output row: lanes [t0, t1) are image img, row oy, columns
+// ox0, ox0 + 1, ….
+typedef struct { int t0, t1; long img, oy, ox0; } conv_run;
+
+static int conv_runs(const ck_conv_geometry *cv, size_t j0, size_t cols, conv_run *runs) {
+    size_t per_image = cv->oh * cv->ow;
+    int count = 0;
+    for (size_t t = 0; t < cols;) {
+        size_t j = j0 + t, rest = j % per_image, ox = rest % cv->ow;
+        size_t len = cv->ow - ox < cols - t ? cv->ow - ox : cols - t;
+        runs[count++] = (conv_run){ (int)t, (int)(t + len), (long)(j / per_image), (long)(rest / cv->ow), (long)ox };
+        t += len;
+    }
+    return count;
+}
+
+// One depth row (channel ci, kernel tap ky, kx) of a panel: 32 floats into out (64-byte aligned),
+// zero where the kernel hangs over the image's edge or past the last column. Stride 1 copies each
+// run with one masked load per 16 lanes; other strides gather element by element (only the few
+// downsampling convolutions have them).
+__attribute__((target("avx512f")))
+static inline void conv_row(const ck_conv_geometry *cv, const conv_run *runs, int nruns, size_t ci, long ky, long kx, float *out) {
+    size_t plane = cv->h * cv->w;
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    if (cv->sh != 1 || cv->sw != 1) {
+        _mm512_store_ps(out, lo);
+        _mm512_store_ps(out + 16, hi);
+        for (int r = 0; r < nruns; r++) {
+            long iy = runs[r].oy * (long)cv->sh - (long)cv->ph + ky;
+            if (iy < 0 || iy >= (long)cv->h) continue;
+            const float *row = cv->x + ((size_t)runs[r].img * cv->channels + cv->channel0 + ci) * plane + (size_t)iy * cv->w;
+            for (int t = runs[r].t0; t < runs[r].t1; t++) {
+                long ix = (runs[r].ox0 + t - runs[r].t0) * (long)cv->sw - (long)cv->pw + kx;
+                if (ix >= 0 && ix < (long)cv->w) out[t] = row[ix];
+            }
+        }
+        return;
+    }
+    for (int r = 0; r < nruns; r++) {
+        long iy = runs[r].oy - (long)cv->ph + ky;
+        if (iy < 0 || iy >= (long)cv->h) continue;
+        // Lane t reads input column ox0 + (t − t0) − pw + kx; keep the lanes inside the row.
+        long shift = runs[r].ox0 - runs[r].t0 - (long)cv->pw + kx;
+        long a = runs[r].t0, b = runs[r].t1;
+        if (a < -shift) a = -shift;
+        if (b > (long)cv->w - shift) b = (long)cv->w - shift;
+        if (a >= b) continue;
+        uint32_t bits = (uint32_t)(((uint64_t)1 << b) - ((uint64_t)1 << a));
+        const float *row = cv->x + ((size_t)runs[r].img * cv->channels + cv->channel0 + ci) * plane + (size_t)iy * cv->w;
+        // Lanes outside [a, b) are masked off, so their (possibly out-of-row) addresses are never read.
+        uintptr_t base = (uintptr_t)row + (uintptr_t)(shift * (long)sizeof(float));
+        if (bits & 0xFFFF) lo = _mm512_mask_loadu_ps(lo, (__mmask16)(bits & 0xFFFF), (const float *)base);
+        if (bits >> 16) hi = _mm512_mask_loadu_ps(hi, (__mmask16)(bits >> 16), (const float *)(base + 16 * sizeof(float)));
+    }
+    _mm512_store_ps(out, lo);
+    _mm512_store_ps(out + 16, hi);
+}
+
+// Depth p0..<p0+kc, columns j0..<j0+nc of the implicit im2col matrix into NR-column panels.
+__attribute__((target("avx512f")))
+static void pack_b_conv(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc, float *dst) {
+    const ck_conv_geometry *cv = g->conv;
+    const size_t taps = cv->kh * cv->kw;
+    conv_run runs[NR];
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t cols = nc - jr < NR ? nc - jr : NR;
+        float *panel = dst + jr * kc;
+        int nruns = conv_runs(cv, j0 + jr, cols, runs);
+        size_t ci = p0 / taps, tap = p0 % taps;
+        for (size_t p = 0; p < kc; p++) {
+            conv_row(cv, runs, nruns, ci, (long)(tap / cv->kw), (long)(tap % cv->kw), panel + p * NR);
+            if (++tap == taps) { tap = 0; ci++; }
         }
     }
 }
@@ -222,6 +304,32 @@ static void pack_b_bf16(const gemm_args *g, size_t p0, size_t kc, size_t j0, siz
     }
 }
 
+// As pack_b_conv, in bf16 depth pairs as pack_b_bf16 lays them out.
+__attribute__((target("avx512f")))
+static void pack_b_conv_bf16(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc, uint32_t *dst) {
+    const ck_conv_geometry *cv = g->conv;
+    const size_t taps = cv->kh * cv->kw, pairs = (kc + 1) / 2;
+    conv_run runs[NR];
+    float rows[2][NR] __attribute__((aligned(64)));
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t cols = nc - jr < NR ? nc - jr : NR;
+        uint32_t *panel = dst + jr * pairs;
+        int nruns = conv_runs(cv, j0 + jr, cols, runs);
+        size_t ci = p0 / taps, tap = p0 % taps;
+        for (size_t q = 0; q < pairs; q++) {
+            for (int half = 0; half < 2; half++) {
+                if (2 * q + (size_t)half >= kc) { memset(rows[half], 0, sizeof rows[half]); continue; }
+                conv_row(cv, runs, nruns, ci, (long)(tap / cv->kw), (long)(tap % cv->kw), rows[half]);
+                if (++tap == taps) { tap = 0; ci++; }
+            }
+            for (int h = 0; h < 2; h++) {
+                __m512i a = bf16_round16(_mm512_load_ps(rows[0] + 16 * h)), b = bf16_round16(_mm512_load_ps(rows[1] + 16 * h));
+                _mm512_store_si512((__m512i *)(panel + q * NR + 16 * h), _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+            }
+        }
+    }
+}
+
 // As micro_kernel over packed bf16 pairs: one dot-product instruction does two depth steps.
 __attribute__((target("avx512f,avx512bf16")))
 static void micro_kernel_bf16(size_t pairs, const uint32_t *restrict pa, const uint32_t *restrict pb, float *c, size_t ldc,
@@ -296,7 +404,11 @@ static void gemm_block(const gemm_args *g, const buffers *t, size_t i0, size_t i
             if (g->bf16) pack_a_bf16(g, ic, mb, pc, kc, (uint32_t *)buffer_a); else pack_a(g, ic, mb, pc, kc, buffer_a);
             for (size_t jc = j0; jc < j1; jc += NB) {
                 size_t nb = j1 - jc < NB ? j1 - jc : NB;
-                if (g->bf16) pack_b_bf16(g, pc, kc, jc, nb, (uint32_t *)buffer_b); else pack_b(g, pc, kc, jc, nb, buffer_b);
+                if (g->conv) {
+                    if (g->bf16) pack_b_conv_bf16(g, pc, kc, jc, nb, (uint32_t *)buffer_b); else pack_b_conv(g, pc, kc, jc, nb, buffer_b);
+                } else {
+                    if (g->bf16) pack_b_bf16(g, pc, kc, jc, nb, (uint32_t *)buffer_b); else pack_b(g, pc, kc, jc, nb, buffer_b);
+                }
                 for (size_t ir = 0; ir < mb; ir += MR) {
                     size_t rows = mb - ir < MR ? mb - ir : MR;
                     for (size_t jr = 0; jr < nb; jr += NR) {
@@ -337,10 +449,10 @@ static void run_part(void *ctx, int index) {
 #endif
 
 static void gemm(int bf16, int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
-                 const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
+                 const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads, const ck_conv_geometry *conv) {
 #if defined(__x86_64__)
     if (m == 0 || n == 0) return;
-    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bf16 };
+    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bf16, conv };
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
@@ -358,17 +470,27 @@ static void gemm(int bf16, int transA, int transB, size_t m, size_t n, size_t k,
     ck_parallel(parts, parts, run_part, &s);
 #else
     (void)bf16; (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
-    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)threads;
+    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)threads; (void)conv;
     abort();
 #endif
 }
 
 void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
               const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
-    gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+    gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL);
 }
 
 void ck_sgemm_bf16(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                    const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
-    gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+    gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL);
+}
+
+void ck_sgemm_conv(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
+    size_t k = conv->kernel_channels * conv->kh * conv->kw, n = conv->images * conv->oh * conv->ow;
+    gemm(0, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv);
+}
+
+void ck_sgemm_conv_bf16(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
+    size_t k = conv->kernel_channels * conv->kh * conv->kw, n = conv->images * conv->oh * conv->ow;
+    gemm(1, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv);
 }

@@ -23,46 +23,37 @@ public enum Attention {
         var lse = [Float](repeating: 0, count: b * h * t)
         let allowed: @Sendable (Int, Int) -> Bool = { i, j in (!causal || j <= i + (s - t)) && (mask?[i * s + j] ?? true) }
         let masked = mask != nil || causal
-        // Heads run in parallel, each with single-threaded BLAS: the softmax work between the GEMMs
-        // would otherwise run on one core while BLAS threads wait.
-        let saved = BLAS.threads
+        // (head, query chunk) pairs run in parallel, each with single-threaded products (a loop inside
+        // the pool's loop runs serially): the softmax work between the GEMMs would otherwise run on one
+        // core while the rest wait, and a VAE's single head still fills every core.
         let precision = MatmulPrecision.current   // the workers below run on other threads
-        let workers = Swift.min(Swift.max(1, saved), b * h)
-        if workers > 1 { BLAS.threads = 1 }
-        defer { if workers > 1 { BLAS.threads = saved } }
+        let workers = Swift.min(BLAS.threads, b * h)
+        let chunks = (t + chunk - 1) / chunk
         out.withUnsafeMutableBufferPointer { outBuf in
             lse.withUnsafeMutableBufferPointer { lseBuf in
                 let outPtr = SharedPointer(outBuf.baseAddress!), lsePtr = SharedPointer(lseBuf.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    // Each worker writes only its own heads' rows of out and lse.
+                ParallelRows.forEach(b * h * chunks, threads: Swift.min(BLAS.threads, b * h * chunks)) { item in
+                    // Each item writes only its own rows of out and lse.
                     let outP = outPtr.p, lseP = lsePtr.p
-                    var scores = [Float](repeating: 0, count: Swift.min(chunk, t) * s)
-                    var bh = w
-                    while bh < b * h {
-                        var i0 = 0
-                        while i0 < t {
-                            let c = Swift.min(chunk, t - i0)
-                            scores.withUnsafeMutableBufferPointer { scoreBuf in
-                                let sp = scoreBuf.baseAddress!
-                                q.data.withUnsafeBufferPointer { qp in
-                                    k.data.withUnsafeBufferPointer { kp in
-                                        BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, qp.baseAddress! + (bh * t + i0) * d,
-                                                  kp.baseAddress! + bh * s * d, sp, precision: precision)
-                                    }
-                                }
-                                for r in 0..<c {
-                                    let i = i0 + r, row = sp + r * s
-                                    if masked { for j in 0..<s where !allowed(i, j) { row[j] = -.infinity } }
-                                    lseP[bh * t + i] = VectorMath.softmaxRow(row, s)
-                                }
-                                v.data.withUnsafeBufferPointer { vp in
-                                    BLAS.gemm(transA: false, transB: false, m: c, n: dv, k: s, sp, vp.baseAddress! + bh * s * dv,
-                                              outP + (bh * t + i0) * dv, precision: precision)
-                                }
+                    let bh = item / chunks, i0 = item % chunks * chunk, c = Swift.min(chunk, t - i0)
+                    var scores = [Float].unfilled(c * s)
+                    scores.withUnsafeMutableBufferPointer { scoreBuf in
+                        let sp = scoreBuf.baseAddress!
+                        q.data.withUnsafeBufferPointer { qp in
+                            k.data.withUnsafeBufferPointer { kp in
+                                BLAS.gemm(transA: false, transB: true, m: c, n: s, k: d, alpha: sc, qp.baseAddress! + (bh * t + i0) * d,
+                                          kp.baseAddress! + bh * s * d, sp, precision: precision)
                             }
-                            i0 += c
                         }
-                        bh += workers
+                        for r in 0..<c {
+                            let i = i0 + r, row = sp + r * s
+                            if masked { for j in 0..<s where !allowed(i, j) { row[j] = -.infinity } }
+                            lseP[bh * t + i] = VectorMath.softmaxRow(row, s)
+                        }
+                        v.data.withUnsafeBufferPointer { vp in
+                            BLAS.gemm(transA: false, transB: false, m: c, n: dv, k: s, sp, vp.baseAddress! + bh * s * dv,
+                                      outP + (bh * t + i0) * dv, precision: precision)
+                        }
                     }
                 }
             }
@@ -73,14 +64,11 @@ public enum Attention {
             let lse = savedLSE, out = savedOut
             let precision = MatmulPrecision.current
             var gq = [Float](repeating: 0, count: q.count), gk = [Float](repeating: 0, count: k.count), gv = [Float](repeating: 0, count: v.count)
-            let saved = BLAS.threads
-            if workers > 1 { BLAS.threads = 1 }
-            defer { if workers > 1 { BLAS.threads = saved } }
             gq.withUnsafeMutableBufferPointer { gqb in
                 gk.withUnsafeMutableBufferPointer { gkb in
                     gv.withUnsafeMutableBufferPointer { gvb in
                         let gqS = SharedPointer(gqb.baseAddress!), gkS = SharedPointer(gkb.baseAddress!), gvS = SharedPointer(gvb.baseAddress!)
-                        DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        ParallelRows.forEach(workers, threads: workers) { w in
                             let gqP = gqS.p, gkP = gkS.p, gvP = gvS.p
                             var pbuf = [Float](repeating: 0, count: Swift.min(chunk, t) * s), dpbuf = pbuf
                             var bh = w

@@ -16,10 +16,27 @@ public enum BLAS {
     public static var backendName: String {
         ck_sgemm_available() != 0 ? "CKernels AVX-512 sgemm (OpenBLAS \(coreName) below 8×64)" : "OpenBLAS \(coreName)"
     }
+    /// The engine's one thread count: our products, every parallel loop (`ParallelRows`) and OpenBLAS.
+    /// Starts at OpenBLAS's own count (every core, or OPENBLAS_NUM_THREADS). Where our kernel runs the
+    /// large products, OpenBLAS keeps one thread: what reaches it is too small to split, and its idle
+    /// threads would spin on the cores the pool is using.
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        get { configured.threads }
+        set {
+            let n = max(1, newValue)
+            configured.threads = n
+            openblas_set_num_threads(ck_sgemm_available() != 0 ? 1 : Int32(n))
+        }
     }
+
+    private final class Configured: @unchecked Sendable {
+        var threads: Int
+        init() {
+            threads = max(1, Int(openblas_get_num_threads()))
+            if ck_sgemm_available() != 0 { openblas_set_num_threads(1) }
+        }
+    }
+    private static let configured = Configured()
 
     /// C[M×N] = alpha·op(A)·op(B) + beta·C, row-major; op(X) = Xᵀ when the flag is set. With
     /// `precision` bf16 the operands are rounded to bfloat16 (see `MatmulPrecision`): by AVX512-BF16 dot

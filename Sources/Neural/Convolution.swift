@@ -1,4 +1,5 @@
-import Dispatch
+import CKernels
+
 /// Convolution geometry.
 public struct Conv2DOptions: Sendable, Equatable {
     public var stride: (Int, Int)
@@ -34,7 +35,27 @@ extension Tensor {
         let kdim = cg * kh * kw, cols = oh * ow
         var out = [Float](repeating: 0, count: n * oc * cols)
         let geo = Geometry(c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, oh: oh, ow: ow)
-        if g == 1 && n > 1 {
+        let precision = MatmulPrecision.current
+        let implicitProduct = precision == .fp32 ? (ck_sgemm_available() != 0 ? ck_sgemm_conv : nil)
+                                                 : (ck_sgemm_bf16_available() != 0 ? ck_sgemm_conv_bf16 : nil)
+        if g == 1 && !geo.isPointwise, let implicitProduct {
+            // Implicit GEMM: the kernel packs the image's patches itself (see ck_sgemm_conv), the whole
+            // batch in one product, written straight into `out` for one image.
+            let wide = n * cols
+            var wideOut = n == 1 ? [] : [Float].unfilled(oc * wide)
+            data.withUnsafeBufferPointer { xp in
+                weight.data.withUnsafeBufferPointer { wp in
+                    var cv = ck_conv_geometry(x: xp.baseAddress!, images: n, channels: c, channel0: 0, kernel_channels: c, h: h, w: w,
+                                              kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, oh: oh, ow: ow)
+                    if n == 1 {
+                        out.withUnsafeMutableBufferPointer { implicitProduct(oc, wp.baseAddress!, &cv, $0.baseAddress!, cols, Int32(BLAS.threads)) }
+                    } else {
+                        wideOut.withUnsafeMutableBufferPointer { implicitProduct(oc, wp.baseAddress!, &cv, $0.baseAddress!, wide, Int32(BLAS.threads)) }
+                    }
+                }
+            }
+            if n > 1 { Self.unbatch(wideOut, into: &out, images: n, channels: oc, cols: cols) }
+        } else if g == 1 && n > 1 {
             // One GEMM for the whole batch: the images' columns side by side. Each weight matrix is then
             // packed once per call instead of once per image, which dominates at low resolutions.
             let wide = n * cols
@@ -42,15 +63,7 @@ extension Tensor {
             for b in 0..<n { geo.im2colParallel(data, image: b, channel0: 0, channels: c, into: &col, rowStride: wide, columnOffset: b * cols) }
             var wideOut = [Float].unfilled(oc * wide)
             BLAS.gemm(transA: false, transB: false, m: oc, n: wide, k: kdim, weight.data, col, &wideOut)
-            wideOut.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { dst in
-                    for b in 0..<n {
-                        for ch in 0..<oc {
-                            (dst.baseAddress! + (b * oc + ch) * cols).update(from: src.baseAddress! + ch * wide + b * cols, count: cols)
-                        }
-                    }
-                }
-            }
+            Self.unbatch(wideOut, into: &out, images: n, channels: oc, cols: cols)
         } else if geo.isPointwise {
             // A 1×1 conv is a GEMM on the image as it lies: no im2col copy.
             for b in 0..<n {
@@ -165,6 +178,21 @@ extension Tensor {
 }
 
 /// im2col / col2im for one image and a run of channels.
+extension Tensor {
+    /// [channels, images·cols] (a batched product's layout) → [images, channels, cols].
+    static func unbatch(_ wide: [Float], into out: inout [Float], images: Int, channels: Int, cols: Int) {
+        wide.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<images {
+                    for ch in 0..<channels {
+                        (dst.baseAddress! + (b * channels + ch) * cols).update(from: src.baseAddress! + ch * images * cols + b * cols, count: cols)
+                    }
+                }
+            }
+        }
+    }
+}
+
 struct Geometry {
     let c, h, w, kh, kw, sh, sw, ph, pw, oh, ow: Int
 
@@ -184,7 +212,7 @@ struct Geometry {
                 return
             }
             let shared = SharedPointer(dst.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: workers) { wi in
+            ParallelRows.forEach(workers, threads: workers) { wi in
                 let first = channels * wi / workers, last = channels * (wi + 1) / workers
                 guard last > first else { return }
                 var part = UnsafeMutableBufferPointer(start: shared.p + first * perChannel, count: (last - first) * perChannel)
@@ -250,7 +278,7 @@ struct Geometry {
         col.withUnsafeBufferPointer { src in
             x.withUnsafeMutableBufferPointer { dst in
                 let source = SharedPointer(UnsafeMutablePointer(mutating: src.baseAddress!)), target = SharedPointer(dst.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: workers) { wi in
+                ParallelRows.forEach(workers, threads: workers) { wi in
                     let first = channels * wi / workers, last = channels * (wi + 1) / workers
                     guard last > first else { return }
                     self.col2im(source.p + first * kh * kw * rowStride, image: image, channel0: first, channels: last - first, into: target.p,

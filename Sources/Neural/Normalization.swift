@@ -72,25 +72,50 @@ extension Tensor {
         let rows = count / d
         let (xhat, inv) = Self.normalizeRows(data, rows: rows, width: d, eps: eps, centered: centered)
         var y = xhat
-        if let weight { for i in 0..<y.count { y[i] *= weight.data[i % d] } }
-        if let bias { for i in 0..<y.count { y[i] += bias.data[i % d] } }
+        if weight != nil || bias != nil {
+            // Row by row, so the inner loop is contiguous and vectorises (an index modulo d did not).
+            let w = weight?.data ?? [Float](repeating: 1, count: d), b = bias?.data ?? [Float](repeating: 0, count: d)
+            y.withUnsafeMutableBufferPointer { yp in
+                w.withUnsafeBufferPointer { wp in
+                    b.withUnsafeBufferPointer { bp in
+                        for r in 0..<rows {
+                            let row = yp.baseAddress! + r * d
+                            for j in 0..<d { row[j] = row[j] * wp[j] + bp[j] }
+                        }
+                    }
+                }
+            }
+        }
         let x = self
         var inputs = [x]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
         return Tensor(shape: shape, data: y).record(op, inputs) { g in
             var dxhat = g.data
-            if let weight { for i in 0..<dxhat.count { dxhat[i] *= weight.data[i % d] } }
-            var out: [Tensor?] = [Tensor(shape: x.shape, data: Self.normalizeRowsBackward(dxhat, xhat, inv, rows: rows, width: d, centered: centered))]
-            if weight != nil {
-                var gw = [Float](repeating: 0, count: d)
-                for i in 0..<g.count { gw[i % d] += g.data[i] * xhat[i] }
-                out.append(Tensor(shape: [d], data: gw))
+            if let weight {
+                dxhat.withUnsafeMutableBufferPointer { gp in
+                    weight.data.withUnsafeBufferPointer { wp in
+                        for r in 0..<rows { let row = gp.baseAddress! + r * d; for j in 0..<d { row[j] *= wp[j] } }
+                    }
+                }
             }
-            if bias != nil {
-                var gb = [Float](repeating: 0, count: d)
-                for i in 0..<g.count { gb[i % d] += g.data[i] }
-                out.append(Tensor(shape: [d], data: gb))
+            var out: [Tensor?] = [Tensor(shape: x.shape, data: Self.normalizeRowsBackward(dxhat, xhat, inv, rows: rows, width: d, centered: centered))]
+            if weight != nil || bias != nil {
+                var gw = [Float](repeating: 0, count: d), gb = [Float](repeating: 0, count: d)
+                g.data.withUnsafeBufferPointer { gp in
+                    xhat.withUnsafeBufferPointer { xp in
+                        gw.withUnsafeMutableBufferPointer { gwp in
+                            gb.withUnsafeMutableBufferPointer { gbp in
+                                for r in 0..<rows {
+                                    let go = gp.baseAddress! + r * d, xo = xp.baseAddress! + r * d
+                                    for j in 0..<d { gwp[j] += go[j] * xo[j]; gbp[j] += go[j] }
+                                }
+                            }
+                        }
+                    }
+                }
+                if weight != nil { out.append(Tensor(shape: [d], data: gw)) }
+                if bias != nil { out.append(Tensor(shape: [d], data: gb)) }
             }
             return out
         }

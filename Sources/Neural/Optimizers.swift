@@ -108,7 +108,7 @@ public final class AdamW {
             let workers = Swift.min(Swift.max(1, BLAS.threads), count >> 16)
             guard workers > 1 else { return run(p, g, m, v, 0, count) }
             let (sp, sg, sm, sv) = (SharedPointer(p), SharedPointer(UnsafeMutablePointer(mutating: g)), SharedPointer(m), SharedPointer(v))
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            ParallelRows.forEach(workers, threads: workers) { w in
                 run(sp.p, sg.p, sm.p, sv.p, count * w / workers, count * (w + 1) / workers)
             }
         }

@@ -161,38 +161,6 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 }
 
-/// Splits `rows` into contiguous chunks run on up to `threads` threads.
-public enum ParallelRows {
-    /// Threads for local inference (default: every core; `atelier llm --threads` sets it).
-    nonisolated(unsafe) public static var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
-    public static func run(_ rows: Int, threads: Int, _ body: @Sendable (Int, Int) -> Void) {
-        let n = max(1, min(threads, rows / 64))
-        let chunk = (rows + n - 1) / n
-        forEach(n, threads: threads) { i in
-            let r0 = i * chunk, r1 = min(rows, r0 + chunk)
-            if r0 < r1 { body(r0, r1) }
-        }
-    }
-
-    /// body(i) for i in 0..<count, claimed one at a time by the pool's threads (uneven work balances
-    /// itself). Token generation runs hundreds of these loops a token: a spinning pool (CKernels), not a
-    /// dispatch queue.
-    public static func forEach(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
-        if threads <= 1 || count <= 1 { for i in 0..<count { body(i) }; return }
-        withoutActuallyEscaping(body) { body in
-            var job = Each(body: body)
-            withUnsafeMutablePointer(to: &job) { p in
-                ck_parallel(Int32(count), Int32(threads), { ctx, i in ctx!.assumingMemoryBound(to: Each.self).pointee.body(Int(i)) }, p)
-            }
-        }
-    }
-
-    struct Each {
-        let body: @Sendable (Int) -> Void
-    }
-}
-
 /// A pointer handed to worker threads that write disjoint parts of it.
 public struct UnsafeSendable<T>: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<T>

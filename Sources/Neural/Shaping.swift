@@ -28,7 +28,7 @@ extension Tensor {
         let inStrides = strides(shape)
         let outShape = perm.map { shape[$0] }
         let src = perm.map { inStrides[$0] }
-        var out = [Float](repeating: 0, count: data.count)
+        var out = [Float].unfilled(data.count)
         guard !data.isEmpty else { return out }
         var idx = [Int](repeating: 0, count: rank)
         var j = 0

@@ -26,14 +26,7 @@ public enum VectorMath {
     /// A row of -∞ (fully masked) becomes zeros and returns -∞.
     @discardableResult
     public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-        let mx = max(row, n)
-        if mx == -.infinity {
-            for j in 0..<n { row[j] = 0 }
-            return -.infinity
-        }
-        let sum = expShifted(row, n, by: mx)
-        scale(row, n, by: 1 / sum)
-        return mx + Foundation.log(sum)
+        ck_softmax_row(row, n)
     }
 
     /// row ← exp(row − shift) in one pass; returns Σ row. Attention's rows are long and leave the
@@ -67,7 +60,6 @@ public enum VectorMath {
         while i < n { row[i] *= factor; i += 1 }
     }
 
-    /// Maximum of n values.
     /// Σ a[i]·b[i], eight lanes at a time.
     @inline(__always) public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>(repeating: 0)
@@ -81,6 +73,7 @@ public enum VectorMath {
         return s
     }
 
+    /// Maximum of n values.
     @inline(__always) public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>(repeating: -.infinity)
         var i = 0

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import Neural
 import Storage
 
 /// Exact k-nearest-neighbour search by inner product (vectors are unit length, so this is cosine),
@@ -58,8 +59,13 @@ public final class VectorIndex: @unchecked Sendable {
         m.data.withUnsafeBufferPointer { a in
             query.withUnsafeBufferPointer { x in
                 scores.withUnsafeMutableBufferPointer { y in
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(m.dimension), 1, a.baseAddress, Int32(m.dimension),
-                                x.baseAddress, 1, 0, y.baseAddress, 1)
+                    // Memory-bound: each thread streams its own share of the rows.
+                    let (pa, px, py, dim) = (UnsafeSendable(UnsafeMutablePointer(mutating: a.baseAddress!)),
+                                             UnsafeSendable(UnsafeMutablePointer(mutating: x.baseAddress!)), UnsafeSendable(y.baseAddress!), m.dimension)
+                    ParallelRows.run(n, threads: n >= 4096 ? BLAS.threads : 1) { r0, r1 in
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r1 - r0), Int32(dim), 1, pa.pointer + r0 * dim, Int32(dim),
+                                    px.pointer, 1, 0, py.pointer + r0, 1)
+                    }
                 }
             }
         }

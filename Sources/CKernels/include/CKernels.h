@@ -48,6 +48,9 @@ void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float e
 void ck_exp_inplace(float *p, size_t n);
 /// row ← exp(row − shift); returns the sum of the new row (softmax's numerator and denominator in one pass).
 float ck_exp_shifted(float *row, size_t n, float shift);
+/// row ← softmax(row) in three passes over a row that stays in L1 (max, exp and sum, scale); returns
+/// log Σ exp(row). A row of only −inf becomes zeros and returns −inf.
+float ck_softmax_row(float *row, size_t n);
 /// y = x·σ(αx) (SiLU at α = 1, quick GELU at 1.702); derivative (may be NULL) = σ + αx·σ(1 − σ).
 void ck_sigmoid_gate(const float *x, float *y, size_t n, float alpha, float *derivative);
 /// y = x·Φ(x) (exact GELU, erf by Abramowitz & Stegun 7.1.26); derivative (may be NULL) = Φ + x·φ.
@@ -78,5 +81,20 @@ int ck_sgemm_available(void);
 void ck_sgemm_bf16(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                    const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads);
 int ck_sgemm_bf16_available(void);
+
+/// A convolution's input as the implicit im2col matrix B[k, n]: row k = (channel, kernel row, kernel
+/// column) of channels channel0 ..< channel0 + kernel_channels, column n = (image, output row, output
+/// column); x is [images, channels, h, w]; positions outside the image read as zero.
+typedef struct {
+    const float *x;
+    size_t images, channels, channel0, kernel_channels, h, w;
+    size_t kh, kw, sh, sw, ph, pw, oh, ow;
+} ck_conv_geometry;
+/// C[m × images·oh·ow] = weights[m × kernel_channels·kh·kw] · B, B read from the image as it is packed
+/// (no im2col matrix in memory); AVX-512, call only when ck_sgemm_available.
+void ck_sgemm_conv(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
+/// As ck_sgemm_conv with both operands rounded to bfloat16 (as ck_sgemm_bf16); call only when
+/// ck_sgemm_bf16_available.
+void ck_sgemm_conv_bf16(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
 
 #endif

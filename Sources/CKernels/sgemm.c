@@ -48,10 +48,12 @@ typedef struct {
     float *c; size_t ldc;
     int bf16;   // operands rounded to bfloat16, products summed in fp32 (AVX512-BF16 dot products)
     const ck_conv_geometry *conv;   // B is this convolution's im2col matrix, read from the image itself
+    size_t flip_taps;   // A is read as a convolution's weights [k / taps, m, taps] flipped in space (see ck_sgemm_conv)
 } gemm_args;
 
 // Element (i, p) of op(A) and (p, j) of op(B).
-#define A_AT(g, i, p) ((g)->transA ? (g)->a[(size_t)(p) * (g)->lda + (i)] : (g)->a[(size_t)(i) * (g)->lda + (p)])
+#define A_AT(g, i, p) ((g)->flip_taps ? (g)->a[(((size_t)(p) / (g)->flip_taps) * (g)->m + (i)) * (g)->flip_taps + (g)->flip_taps - 1 - (size_t)(p) % (g)->flip_taps] \
+                       : (g)->transA ? (g)->a[(size_t)(p) * (g)->lda + (i)] : (g)->a[(size_t)(i) * (g)->lda + (p)])
 #define B_AT(g, p, j) ((g)->transB ? (g)->b[(size_t)(j) * (g)->ldb + (p)] : (g)->b[(size_t)(p) * (g)->ldb + (j)])
 
 // Rows i0..<i0+mc, depth p0..<p0+kc of op(A) into MR-row panels, each stored depth-major, zero-padded.
@@ -59,7 +61,18 @@ static void pack_a(const gemm_args *g, size_t i0, size_t mc, size_t p0, size_t k
     for (size_t ir = 0; ir < mc; ir += MR) {
         size_t rows = mc - ir < MR ? mc - ir : MR;
         float *panel = dst + ir * kc;
-        if (!g->transA) {
+        if (g->flip_taps) {
+            // Row i, depth (o, tap) is weights[o, i, taps − 1 − tap].
+            size_t taps = g->flip_taps;
+            for (size_t i = 0; i < rows; i++) {
+                const float *w = g->a + (i0 + ir + i) * taps + taps - 1;
+                size_t o = p0 / taps, tap = p0 % taps;
+                for (size_t p = 0; p < kc; p++) {
+                    panel[p * MR + i] = w[o * g->m * taps - tap];
+                    if (++tap == taps) { tap = 0; o++; }
+                }
+            }
+        } else if (!g->transA) {
             for (size_t i = 0; i < rows; i++) {
                 const float *src = g->a + (i0 + ir + i) * g->lda + p0;
                 for (size_t p = 0; p < kc; p++) panel[p * MR + i] = src[p];
@@ -449,10 +462,11 @@ static void run_part(void *ctx, int index) {
 #endif
 
 static void gemm(int bf16, int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
-                 const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads, const ck_conv_geometry *conv) {
+                 const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads, const ck_conv_geometry *conv,
+                 size_t flip_taps) {
 #if defined(__x86_64__)
     if (m == 0 || n == 0) return;
-    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bf16, conv };
+    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bf16, conv, flip_taps };
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
@@ -470,27 +484,27 @@ static void gemm(int bf16, int transA, int transB, size_t m, size_t n, size_t k,
     ck_parallel(parts, parts, run_part, &s);
 #else
     (void)bf16; (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
-    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)threads; (void)conv;
+    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)threads; (void)conv; (void)flip_taps;
     abort();
 #endif
 }
 
 void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
               const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
-    gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL);
+    gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL, 0);
 }
 
 void ck_sgemm_bf16(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                    const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
-    gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL);
+    gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL, 0);
 }
 
-void ck_sgemm_conv(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
-    size_t k = conv->kernel_channels * conv->kh * conv->kw, n = conv->images * conv->oh * conv->ow;
-    gemm(0, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv);
+void ck_sgemm_conv(size_t m, const float *weights, int flip_weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
+    size_t taps = conv->kh * conv->kw, k = conv->kernel_channels * taps, n = conv->images * conv->oh * conv->ow;
+    gemm(0, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv, flip_weights ? taps : 0);
 }
 
-void ck_sgemm_conv_bf16(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
-    size_t k = conv->kernel_channels * conv->kh * conv->kw, n = conv->images * conv->oh * conv->ow;
-    gemm(1, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv);
+void ck_sgemm_conv_bf16(size_t m, const float *weights, int flip_weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
+    size_t taps = conv->kh * conv->kw, k = conv->kernel_channels * taps, n = conv->images * conv->oh * conv->ow;
+    gemm(1, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv, flip_weights ? taps : 0);
 }

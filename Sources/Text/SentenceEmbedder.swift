@@ -56,9 +56,10 @@ public final class SentenceEmbedder: @unchecked Sendable {
     /// Texts per forward pass: enough tokens for large GEMMs, bounded memory.
     public var batchSize = 16
 
-    /// Parallel workers for `embed`. Each runs whole batches with single-threaded BLAS: at these
-    /// matrix sizes OpenBLAS's own threads spend their time waking each other, and the non-GEMM work
-    /// (norms, GELU, attention) parallelises only this way.
+    /// Parallel workers for `embed`. Each runs whole batches with single-threaded products (the engine's
+    /// pool runs a loop inside its own loop serially): at these matrix sizes threads inside one product
+    /// spend their time waking each other, and the non-GEMM work (norms, GELU, attention) parallelises
+    /// only this way.
     public var workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
 
     /// Mean-pooled, L2-normalised embedding of each text.
@@ -69,21 +70,16 @@ public final class SentenceEmbedder: @unchecked Sendable {
             for b in batches { try embedBatch(texts, b, into: &out) }
             return out
         }
-        let saved = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = saved }
         let results = Collected(count: batches.count)
-        DispatchQueue.concurrentPerform(iterations: min(workers, batches.count)) { _ in
-            // Each worker takes the next batch when it is free: batches differ in length, and a fixed
-            // share left one core idle while the other finished its longer texts.
-            while let i = results.claim() {
-                var local = [[Float]](repeating: [], count: texts.count)
-                do {
-                    try embedBatch(texts, batches[i], into: &local)
-                    results.set(i, .success(Array(local[batches[i]])))
-                } catch {
-                    results.set(i, .failure(error))
-                }
+        // The pool hands out batches one at a time: batches differ in length, and a fixed share left
+        // one core idle while the other finished its longer texts.
+        ParallelRows.forEach(batches.count, threads: min(workers, batches.count)) { i in
+            var local = [[Float]](repeating: [], count: texts.count)
+            do {
+                try embedBatch(texts, batches[i], into: &local)
+                results.set(i, .success(Array(local[batches[i]])))
+            } catch {
+                results.set(i, .failure(error))
             }
         }
         for (i, b) in batches.enumerated() {
@@ -102,16 +98,7 @@ public final class SentenceEmbedder: @unchecked Sendable {
     final class Collected: @unchecked Sendable {
         private let lock = NSLock()
         private var items: [Result<[[Float]], Error>?]
-        private var next = 0
         init(count: Int) { items = Array(repeating: nil, count: count) }
-        /// The next batch no worker has taken, if any.
-        func claim() -> Int? {
-            lock.withLock {
-                guard next < items.count else { return nil }
-                next += 1
-                return next - 1
-            }
-        }
         func set(_ i: Int, _ r: Result<[[Float]], Error>) { lock.withLock { items[i] = r } }
         func get(_ i: Int) throws -> [[Float]] { try lock.withLock { items[i]! }.get() }
     }

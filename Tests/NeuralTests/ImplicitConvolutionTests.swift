@@ -18,6 +18,11 @@ final class ImplicitConvolutionTests: XCTestCase {
         Case(n: 1, c: 4, h: 10, w: 45, oc: 9, kh: 3, kw: 3, sh: 1, sw: 1, ph: 0, pw: 0),   // no padding
         Case(n: 2, c: 5, h: 17, w: 33, oc: 12, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1),  // stride 2 (downsampling)
         Case(n: 1, c: 3, h: 8, w: 70, oc: 6, kh: 1, kw: 3, sh: 1, sw: 2, ph: 0, pw: 1),    // unequal strides and kernel
+        // 1024+ output positions per image: the input gradient is an implicit GEMM too.
+        Case(n: 2, c: 3, h: 33, w: 40, oc: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1),
+        Case(n: 1, c: 2, h: 32, w: 35, oc: 3, kh: 5, kw: 5, sh: 1, sw: 1, ph: 2, pw: 2),
+        Case(n: 1, c: 2, h: 34, w: 34, oc: 4, kh: 3, kw: 3, sh: 1, sw: 1, ph: 0, pw: 0),
+        Case(n: 2, c: 4, h: 32, w: 32, oc: 3, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0),   // pointwise
     ]
 
     func values(_ count: Int, seed: Int) -> [Float] {
@@ -45,6 +50,39 @@ final class ImplicitConvolutionTests: XCTestCase {
             worst = max(worst, abs(Double(y.data[((b * t.oc + o) * oh + oy) * ow + ox]) - sum))
         } } } }
         XCTAssertLessThan(worst, 1e-4, "\(t)", file: file, line: line)
+    }
+
+    /// dL/dx for L = Σ y·u: with stride 1 a convolution of u by the flipped weights (implicit GEMM too).
+    func checkInputGradient(_ t: Case, bf16: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
+        let operand: (Float) -> Double = { bf16 ? Double(MatmulPrecision.bf16($0)) : Double($0) }
+        let x = Tensor(shape: [t.n, t.c, t.h, t.w], data: values(t.n * t.c * t.h * t.w, seed: 1))
+        let weight = Tensor(shape: [t.oc, t.c, t.kh, t.kw], data: values(t.oc * t.c * t.kh * t.kw, seed: 2))
+        x.requiresGrad = true
+        let oh = (t.h + 2 * t.ph - t.kh) / t.sh + 1, ow = (t.w + 2 * t.pw - t.kw) / t.sw + 1
+        let u = values(t.n * t.oc * oh * ow, seed: 3)
+        try MatmulPrecision.run(bf16 ? .bf16 : .fp32) { () throws(NeuralError) in
+            let y = try x.conv2d(weight: weight, bias: nil, options: Conv2DOptions(stride: (t.sh, t.sw), padding: (t.ph, t.pw)))
+            try y.mul(Tensor(shape: y.shape, data: u)).sum().backward()
+        }
+        let grad = try XCTUnwrap(x.grad, file: file, line: line)
+        var worst = 0.0
+        for b in 0..<t.n { for ci in 0..<t.c { for iy in 0..<t.h { for ix in 0..<t.w {
+            var sum = 0.0
+            for o in 0..<t.oc { for ky in 0..<t.kh { for kx in 0..<t.kw {
+                let ny = iy + t.ph - ky, nx = ix + t.pw - kx
+                guard ny >= 0, nx >= 0, ny % t.sh == 0, nx % t.sw == 0, ny / t.sh < oh, nx / t.sw < ow else { continue }
+                sum += operand(weight.data[((o * t.c + ci) * t.kh + ky) * t.kw + kx]) * operand(u[((b * t.oc + o) * oh + ny / t.sh) * ow + nx / t.sw])
+            } } }
+            worst = max(worst, abs(Double(grad.data[((b * t.c + ci) * t.h + iy) * t.w + ix]) - sum))
+        } } } }
+        XCTAssertLessThan(worst, bf16 ? 1e-3 : 1e-4, "\(t)", file: file, line: line)
+    }
+
+    func testInputGradientsGiveThePlainSum() throws {
+        for t in cases {
+            try checkInputGradient(t)
+            try checkInputGradient(t, bf16: true)
+        }
     }
 
     func testEveryPanelLayoutGivesThePlainSum() throws {

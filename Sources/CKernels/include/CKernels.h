@@ -91,10 +91,13 @@ typedef struct {
     size_t kh, kw, sh, sw, ph, pw, oh, ow;
 } ck_conv_geometry;
 /// C[m × images·oh·ow] = weights[m × kernel_channels·kh·kw] · B, B read from the image as it is packed
-/// (no im2col matrix in memory); AVX-512, call only when ck_sgemm_available.
-void ck_sgemm_conv(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
+/// (no im2col matrix in memory); AVX-512, call only when ck_sgemm_available. With flip_weights the
+/// weights are a forward convolution's [kernel_channels, m, kh, kw], read flipped in space with the
+/// channel roles swapped (row i, depth (o, ky, kx) = weights[o, i, kh−1−ky, kw−1−kx]): convolving the
+/// output gradient so gives a stride-1 convolution's input gradient.
+void ck_sgemm_conv(size_t m, const float *weights, int flip_weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
 /// As ck_sgemm_conv with both operands rounded to bfloat16 (as ck_sgemm_bf16); call only when
 /// ck_sgemm_bf16_available.
-void ck_sgemm_conv_bf16(size_t m, const float *weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
+void ck_sgemm_conv_bf16(size_t m, const float *weights, int flip_weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
 
 #endif

@@ -152,11 +152,18 @@ extension Tensor {
         guard rank >= 2, scale >= 1 else { throw .invalidArgument(op: "upsample_nearest", "needs rank ≥ 2 and scale ≥ 1, got \(shape), \(scale)") }
         let h = shape[rank - 2], w = shape[rank - 1], planes = count / (h * w)
         let oh = h * scale, ow = w * scale
-        var out = [Float](repeating: 0, count: planes * oh * ow)
-        for p in 0..<planes {
-            for y in 0..<oh {
-                let src = (p * h + y / scale) * w, dst = (p * oh + y) * ow
-                for x in 0..<ow { out[dst + x] = data[src + x / scale] }
+        var out = [Float].unfilled(planes * oh * ow)
+        data.withUnsafeBufferPointer { sp in
+            out.withUnsafeMutableBufferPointer { op in
+                let src = sp.baseAddress!, dst = op.baseAddress!
+                for p in 0..<planes {
+                    for y in 0..<h {
+                        // One widened row, then copies of it for the other rows it covers.
+                        let from = src + (p * h + y) * w, row = dst + (p * oh + y * scale) * ow
+                        for x in 0..<w { for k in 0..<scale { row[x * scale + k] = from[x] } }
+                        for r in 1..<scale { (row + r * ow).update(from: row, count: ow) }
+                    }
+                }
             }
         }
         var s = shape
@@ -165,10 +172,14 @@ extension Tensor {
         let inShape = shape
         return Tensor(shape: s, data: out).record("upsample_nearest", [self]) { g in
             var back = [Float](repeating: 0, count: planes * h * w)
-            for p in 0..<planes {
-                for y in 0..<oh {
-                    let dst = (p * h + y / scale) * w, src = (p * oh + y) * ow
-                    for x in 0..<ow { back[dst + x / scale] += g.data[src + x] }
+            g.data.withUnsafeBufferPointer { gp in
+                back.withUnsafeMutableBufferPointer { bp in
+                    for p in 0..<planes {
+                        for y in 0..<oh {
+                            let to = bp.baseAddress! + (p * h + y / scale) * w, from = gp.baseAddress! + (p * oh + y) * ow
+                            for x in 0..<ow { to[x / scale] += from[x] }
+                        }
+                    }
                 }
             }
             return [Tensor(shape: inShape, data: back)]

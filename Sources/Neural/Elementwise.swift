@@ -113,6 +113,7 @@ extension Tensor {
         return Tensor(shape: target, data: out)
     }
 
+    @inline(__always)
     func binary(_ other: Tensor, _ op: String, _ f: (Float, Float) -> Float) throws(NeuralError) -> (Tensor, [Int]) {
         guard let s = broadcastShape(shape, other.shape) else {
             throw .shapeMismatch(op: op, "left", shape, "right", other.shape)

@@ -45,8 +45,15 @@ extension Tensor {
         }
         if let bias, bias.shape != [weight.shape[0]] { throw .shapeMismatch(op: "linear", "weight", weight.shape, "bias", bias.shape) }
         let rows = count / weight.shape[1], k = weight.shape[1], n = weight.shape[0]
-        var out = [Float](repeating: 0, count: rows * n)
-        if let bias { for r in 0..<rows { for j in 0..<n { out[r * n + j] = bias.data[j] } } }
+        // Each row starts as the bias (the product adds to it) or is overwritten (beta 0).
+        var out = [Float].unfilled(rows * n)
+        if let bias {
+            bias.data.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { op in
+                    for r in 0..<rows { (op.baseAddress! + r * n).update(from: bp.baseAddress!, count: n) }
+                }
+            }
+        }
         BLAS.gemm(transA: false, transB: true, m: rows, n: n, k: k, data, weight.data, beta: bias == nil ? 0 : 1, &out)
         let x = self
         let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
@@ -57,7 +64,11 @@ extension Tensor {
             var result: [Tensor?] = [Tensor(shape: x.shape, data: gx), Tensor(shape: weight.shape, data: gw)]
             if bias != nil {
                 var gb = [Float](repeating: 0, count: n)
-                for r in 0..<rows { for j in 0..<n { gb[j] += g.data[r * n + j] } }
+                g.data.withUnsafeBufferPointer { gp in
+                    gb.withUnsafeMutableBufferPointer { bp in
+                        for r in 0..<rows { let row = gp.baseAddress! + r * n; for j in 0..<n { bp[j] += row[j] } }
+                    }
+                }
                 result.append(Tensor(shape: [n], data: gb))
             }
             return result

@@ -79,22 +79,20 @@ extension Tensor {
         let outer = shape[..<d].reduce(1, *), inner = shape[(d + 1)...].reduce(1, *)
         var s = shape
         s[d] = length
-        var out = [Float](repeating: 0, count: outer * length * inner)
-        let full = shape[d]
+        var out = [Float].unfilled(outer * length * inner)
+        let full = shape[d], run = length * inner
         data.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for o in 0..<outer {
-                    let from = (o * full + start) * inner, to = o * length * inner
-                    for k in 0..<(length * inner) { dst[to + k] = src[from + k] }
-                }
+                for o in 0..<outer { (dst.baseAddress! + o * run).update(from: src.baseAddress! + (o * full + start) * inner, count: run) }
             }
         }
         let inShape = shape
         return Tensor(shape: s, data: out).record("slice", [self]) { g in
             var back = [Float](repeating: 0, count: inShape.reduce(1, *))
-            for o in 0..<outer {
-                let to = (o * full + start) * inner, from = o * length * inner
-                for k in 0..<(length * inner) { back[to + k] = g.data[from + k] }
+            g.data.withUnsafeBufferPointer { src in
+                back.withUnsafeMutableBufferPointer { dst in
+                    for o in 0..<outer { (dst.baseAddress! + (o * full + start) * inner).update(from: src.baseAddress! + o * run, count: run) }
+                }
             }
             return [Tensor(shape: inShape, data: back)]
         }

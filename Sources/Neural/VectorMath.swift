@@ -49,17 +49,6 @@ public enum VectorMath {
         while i < n { dp[i] = p[i] * (dp[i] - dot) * scale; i += 1 }
     }
 
-    /// row ← row · factor.
-    @inline(__always) public static func scale(_ row: UnsafeMutablePointer<Float>, _ n: Int, by factor: Float) {
-        var i = 0
-        while i + 8 <= n {
-            let x = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) * factor
-            UnsafeMutableRawPointer(row + i).storeBytes(of: x, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n { row[i] *= factor; i += 1 }
-    }
-
     /// Σ a[i]·b[i], eight lanes at a time.
     @inline(__always) public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>(repeating: 0)

@@ -69,7 +69,12 @@ CASES: list[tuple[str, str, str, int]] = [
     ("conv", "2,1280,8,8", "x [2,1280,8,8], w [1280,1280,3,3]", 3),
     ("attention", "1024", "q,k,v [1,8,1024,40]", 5),
     ("attention", "4096", "q,k,v [1,8,4096,40]", 1),
+    # The tiny SD UNet (the Shapes model's config, trained by DreamBooth in the diffusion issues): one
+    # whole training step, run by bench_train.py's two sides. The shape argument is the precision.
+    ("unet-train", "fp32", "Shapes UNet, batch 2, 16×16×4 latents, fp32", 5),
+    ("unet-train", "bf16", "Shapes UNet, batch 2, 16×16×4 latents, bf16 (PyTorch: autocast)", 5),
 ]
+TRAIN_SCRIPT = Path(__file__).resolve().parent / "bench_train.py"
 HEADS = "8,40"
 NOISY = 1.3  # rounds further apart than this (max/min) are listed under the table
 
@@ -90,6 +95,8 @@ def flops(case: str, shape: str) -> float:
     if case == "conv":
         b, c, h, w = (int(v) for v in shape.split(","))
         return 3 * 2.0 * b * c * c * 9 * h * w
+    if case == "unet-train":
+        return 0.0  # not counted: the report shows no GFLOP/s for whole steps
     h, d = (int(v) for v in HEADS.split(","))
     t = int(shape)
     return 3.5 * 2 * 2.0 * h * t * t * d
@@ -134,6 +141,10 @@ class Atelier:
         self.binary = require_bench_subcommand(self.binary, "neural", "--case", BenchError)
 
     def run(self, case: str, shape: str, repeat: int) -> dict[str, Any]:
+        if case == "unet-train":
+            cmd = [self.binary, "bench", "train", "--config", "shapes", "--size", "32", "--repeat", str(repeat),
+                   "--threads", str(THREADS)] + (["--bf16"] if shape == "bf16" else [])
+            return train_result(run_json(cmd, {"stepSeconds", "peakRSSMB", "backend"}))
         cmd = [self.binary, "bench", "neural", "--case", case, "--repeat", str(repeat), "--threads", str(THREADS)]
         if case == "conv":
             cmd += ["--conv", shape]
@@ -144,7 +155,17 @@ class Atelier:
         return run_json(cmd, KEYS)
 
 
+def train_result(one: dict[str, Any]) -> dict[str, Any]:
+    """A `bench train` line (either side) in this script's keys."""
+    return {"case": "unet-train", "seconds": one["stepSeconds"], "gflops": 0.0, "peakRSSMB": one["peakRSSMB"],
+            "backend": one["backend"]}
+
+
 def peer(kind: str, case: str, shape: str, repeat: int) -> dict[str, Any]:
+    if case == "unet-train":
+        # train_dreambooth.py's step on diffusers' UNet2DConditionModel (bench_train.py's worker).
+        cmd = [sys.executable, str(TRAIN_SCRIPT), "--worker", "shapes", "32", str(repeat), "0", "1" if shape == "bf16" else "0"]
+        return train_result(run_json(cmd, {"stepSeconds", "peakRSSMB", "backend"}))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, "--case", case, "--shape", shape,
            "--repeat", str(repeat)]
     return run_json(cmd, KEYS | {"baseRSSMB"})
@@ -305,7 +326,7 @@ def report(results: list[dict[str, Any]], started: float, busy: float, others: l
     out.append(SECTION)
     out.append("")
     out.append("`make bench-neural` (`tools/bench_neural.py`): Atelier's Neural engine against PyTorch on the same "
-               f"shapes, fp32, {THREADS} threads each side, each case in its own process. Time = median per "
+               f"shapes, fp32 (bf16 only where a row says so), {THREADS} threads each side, each case in its own process. Time = median per "
                "iteration after one warm-up (input creation not timed); the cases run in "
                f"{rounds} round{'s' if rounds != 1 else ''}, sides alternating who goes first, and each side keeps "
                "its best round. Ratio = PyTorch time / Atelier time (> 1: Atelier is faster). Peak MB = ru_maxrss "
@@ -316,9 +337,11 @@ def report(results: list[dict[str, Any]], started: float, busy: float, others: l
     out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         a, t = r["atelier"], r["torch"]
-        label = {"sgemm": "sgemm", "conv": "conv 3×3 fwd+bwd", "attention": "attention fwd+bwd"}[r["case"]]
+        label = {"sgemm": "sgemm", "conv": "conv 3×3 fwd+bwd", "attention": "attention fwd+bwd",
+                 "unet-train": "UNet training step"}[r["case"]]
+        rate = lambda side: "–" if r["case"] == "unet-train" else f"{side['gflops']:.1f}"
         out.append(f"| {label} | {r['label']} | {fmt_time(a['seconds'])} | {fmt_time(t['seconds'])} | "
-                   f"{fmt_ratio(t['seconds'] / a['seconds'])} | {a['gflops']:.1f} | {t['gflops']:.1f} | "
+                   f"{fmt_ratio(t['seconds'] / a['seconds'])} | {rate(a)} | {rate(t)} | "
                    f"{a['peakRSSMB']:.0f} | {t['peakRSSMB']:.0f} |")
     out.append("")
 
@@ -360,7 +383,7 @@ def report(results: list[dict[str, Any]], started: float, busy: float, others: l
     if noisy:
         out.append(f"- Rounds more than {NOISY}× apart (other processes, see the per-round share above, and this VM's "
                    "second core, which comes and goes; the table keeps each side's best round): " + "; ".join(noisy) + ".")
-    base = max(r["torch"]["baseRSSMB"] for r in results)
+    base = max(r["torch"].get("baseRSSMB", 0) for r in results)
     out.append(f"- PyTorch's peak includes ~{base:.0f} MB for importing torch itself (measured before the first input).")
     out.append("- Flop counts are nominal (same formula on every side); attention's 3.5× forward for forward + "
                "backward ignores softmax.")
@@ -369,7 +392,11 @@ def report(results: list[dict[str, Any]], started: float, busy: float, others: l
         out.append(f"- OPENBLAS_CORETYPE={coretype} is set in this machine's environment (it pins OpenBLAS's kernel where "
                    "older builds misdetect the CPU); numpy's OpenBLAS runs under it. Atelier's products of 8+ rows and "
                    "64+ columns run on its own AVX-512 kernel (CKernels), which does not depend on that setting.")
-    out.append("- bf16 and whole UNet training steps against PyTorch (autocast): see DreamBooth training below.")
+    out.append("- UNet training step: one DreamBooth step with prior preservation (forward, backward, clipping, AdamW) "
+               "on the Shapes model's UNet config with random weights, as `make bench-train` runs it (tools/bench_train.py: "
+               "train_dreambooth.py's step on diffusers for PyTorch); the bf16 row runs PyTorch's UNet forward under "
+               "bf16 autocast and Atelier's products on bf16 operands, both with fp32 weights and optimizer state. "
+               "SD-1.5-sized steps: see DreamBooth training below.")
     return "\n".join(out) + "\n"
 
 

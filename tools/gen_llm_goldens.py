@@ -15,6 +15,9 @@ How the numbers were obtained: tools/llama_server.py (xllamacpp's in-process lla
                 ignore_eos=true puts logit_bias -inf on llama.cpp's EOG set (recorded as
                 `eog_ids`) so 48 tokens always come; the run without it gives the natural stop.
                 Log-probs are llama.cpp's pre-sampling softmax of the raw logits (n_probs).
+  * flash_attn_off: the same greedy runs on a second server started with --flash-attn off, and how
+                many leading tokens agree with the goldens (llama.cpp's default takes its flash-attention
+                kernels on this CPU): the reference's own numerical spread.
   * metadata / tensors: read straight from the GGUF file by the tiny reader below.
 
 Run from the repository root: .venv/bin/python tools/gen_llm_goldens.py
@@ -149,10 +152,11 @@ def f32(x):
 
 # ---------------------------------------------------------------- server
 class Server:
-    def __init__(self):
+    def __init__(self, flash_attn="auto"):
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "tools/llama_server.py"), "--model", str(MODEL),
-             "--threads", "1", "--ctx", "4096", "--parallel", "1", "--chat-template", "model", "--quiet"],
+             "--threads", "1", "--ctx", "4096", "--parallel", "1", "--chat-template", "model", "--quiet",
+             "--flash-attn", flash_attn],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("READY "):
@@ -333,6 +337,18 @@ def main():
             greedy[0]["generated_ids"],
         ]
         detok = [{"ids": ids, "text": detokenize(srv, ids)} for ids in detok_cases]
+    finally:
+        srv.close()
+
+    # llama.cpp against itself: the same greedy runs with its flash-attention kernels off (the goldens
+    # above take them, llama.cpp's default here). The two differ only in how attention rounds; how
+    # far they agree is the numerical spread of the reference itself.
+    srv = Server(flash_attn="off")
+    try:
+        for case in greedy:
+            ids = complete(srv, case["prompt_ids"], ignore_eos=True)["tokens"]
+            same = next((i for i, (x, y) in enumerate(zip(ids, case["generated_ids"])) if x != y), len(ids))
+            case["flash_attn_off"] = {"generated_ids": ids, "agreement": same}
     finally:
         srv.close()
 

@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--alias", default=None, help="model id reported by /v1/models (default: the file name)")
     ap.add_argument("--chat-template", default="chatml-tools",
                     help="'chatml-tools' (built in, default), 'model' (the GGUF's own) or a .jinja file")
+    ap.add_argument("--flash-attn", choices=["auto", "on", "off"], default="auto",
+                    help="llama.cpp's flash-attention kernels (auto: llama.cpp decides; on this CPU it takes them)")
     ap.add_argument("--quiet", action="store_true", help="log errors only")
     ap.add_argument("--ignore-stdin", action="store_true", help="do not stop at stdin EOF")
     args = ap.parse_args()
@@ -131,6 +133,7 @@ def main():
     p.n_parallel = args.parallel
     p.cpuparams.n_threads = args.threads
     p.cpuparams_batch.n_threads = args.threads
+    p.flash_attn_type = xlc.llama_flash_attn_type({"auto": -1, "off": 0, "on": 1}[args.flash_attn])
     p.use_jinja = True  # llama-server --jinja: template-driven tool calls and parsing
     p.ui = False
     if args.chat_template == "chatml-tools":

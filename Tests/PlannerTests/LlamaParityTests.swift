@@ -55,14 +55,17 @@ final class LlamaParityTests: XCTestCase {
         }
     }
 
-    /// The issue's bar is 32 identical greedy tokens. Measured (release, 1 or 2 threads alike): 2 of the
-    /// 5 prompts agree for all 48 tokens; the others part at steps 9, 16 and 27, where llama.cpp's own
-    /// top two are within 0.10, 0.09 and 0.08 nats — the engines' rounding differs there (llama.cpp's
-    /// flash-attention kernels tile and accumulate differently). What is asserted is what holds for
-    /// every prompt: the first 7 tokens (and the test reports how far each agrees).
+    /// The issue's bar is 32 identical greedy tokens. llama.cpp does not clear it against itself: with
+    /// its flash-attention kernels off (only attention's rounding changes) its own continuations leave
+    /// the goldens after 6 and 8 tokens on two of the five prompts (recorded in the goldens as
+    /// `flash_attn_off`). So what is asserted is that Atelier agrees with llama.cpp at least as far as
+    /// llama.cpp's other attention path does, prompt by prompt, and for at least the first 7 tokens
+    /// everywhere. Measured (release, 1 or 2 threads alike): 48, 27, 9, 48 and 16 tokens, against
+    /// llama.cpp's own 48, 27, 6, 48 and 8; where Atelier parts, llama.cpp's top two are within 0.10
+    /// nats.
     func testGreedyContinuationsAgreeWithLlamaCpp() throws {
         let m = try model()
-        var agreed: [Int] = []
+        var agreed: [Int] = [], reference: [Int] = []
         for c in golden["greedy"]!["cases"]!.arrayValue! {
             let prompt = c["prompt_ids"]!.arrayValue!.compactMap(\.intValue)
             XCTAssertEqual(m.tokenizer.encode(c["prompt"]!.stringValue!, addSpecial: true, parseSpecial: true), prompt)
@@ -77,10 +80,14 @@ final class LlamaParityTests: XCTestCase {
                 got.append(next)
                 if got.count < want.count { logits = try m.forward([next], cache: cache) }
             }
-            agreed.append(zip(got, want).prefix { $0 == $1 }.count)
+            let same = zip(got, want).prefix { $0 == $1 }.count
+            let itself = c["flash_attn_off"]!["agreement"]!.intValue!
+            agreed.append(same)
+            reference.append(itself)
             XCTAssertEqual(Array(got.prefix(7)), Array(want.prefix(7)), c["user"]!.stringValue!)
+            XCTAssertGreaterThanOrEqual(same, itself, "llama.cpp without flash attention agrees further: \(c["user"]!.stringValue!)")
         }
-        print("greedy agreement with llama.cpp (identical leading tokens of 48, per prompt): \(agreed)")
+        print("greedy agreement with llama.cpp (identical leading tokens of 48, per prompt): \(agreed); llama.cpp without flash attention: \(reference)")
     }
 
     func testTruncatedOrForeignFilesAreRefusedWithAClearError() throws {

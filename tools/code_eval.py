@@ -65,6 +65,7 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--max-files", type=int, default=400)
+    ap.add_argument("--differences", action="store_true", help="list each function whose complexity differs (stderr)")
     a = ap.parse_args()
     stats = defaultdict(lambda: {"files": 0, "ctags": 0, "found": 0, "lizard": 0, "same": 0, "unmatched": 0, "missed": []})
     for path in files_under(a.dirs, a.max_files):
@@ -96,6 +97,8 @@ def main():
             s["lizard"] += 1
             if any(f["complexity"] == ccn for f in cands):
                 s["same"] += 1
+            elif a.differences:
+                print(f"  complexity {path}:{line} {name}: lizard {ccn}, atelier {[f['complexity'] for f in cands]}", file=sys.stderr)
     rows = []
     for lang, s in sorted(stats.items()):
         recall = s["found"] / s["ctags"] if s["ctags"] else None

@@ -58,7 +58,9 @@ public enum CodeMetrics {
         tree.walk(fn) { node, depth in
             // Nested functions are measured on their own.
             if depth > 0, node.isNamed, fnTypes.contains(node.type) { return false }
+            if spec.opaqueToDecisions.contains(node.type) { return false }
             if !node.isNamed, spec.decisions.contains(node.type) { decisions += 1 }
+            if node.type == "property_identifier", !spec.decisionMembers.isEmpty, spec.decisionMembers.contains(tree.text(node)) { decisions += 1 }
             while let top = open.last, top.depth >= depth { open.removeLast() }
             if node.isNamed, spec.blocks.contains(node.type) || isBlock(node.type) {
                 let level = (open.last?.level ?? 0) + 1

@@ -24,6 +24,12 @@ public struct LanguageSpec: Sendable {
     public var blocks: Set<String> = []
     /// universal-ctags' name for the language, for the fallback and the evaluation.
     public var ctags: String?
+    /// Node types read as one opaque token when counting decisions (lizard reads a JavaScript template's
+    /// `${…}` that way): decisions inside them do not count.
+    public var opaqueToDecisions: Set<String> = []
+    /// Member names that add one where a call uses them, as lizard's tokens do: a promise's `.catch(…)`
+    /// is a handler like a `catch` clause.
+    public var decisionMembers: Set<String> = []
 
     public var supportsOutline: Bool { grammar != nil ? !definitions.isEmpty : ctags != nil }
     public var supportsComplexity: Bool { grammar != nil && !decisions.isEmpty && !functionTypes.isEmpty }

@@ -5,6 +5,8 @@ import Foundation
 public enum Languages {
     static let cLike: Set<String> = ["if", "for", "while", "catch", "&&", "||", "case", "?"]
     static let cBlocks: Set<String> = ["compound_statement", "statement_block", "block"]
+    static let jsOpaque: Set<String> = ["template_substitution"]
+    static let jsMembers: Set<String> = ["catch"]
 
     public static let all: [LanguageSpec] = {
         var l: [LanguageSpec] = []
@@ -14,11 +16,13 @@ public enum Languages {
                          decisions: ["if", "elif", "for", "while", "except", "finally", "and", "or"],
                          imports: ["import_statement", "import_from_statement"], blocks: ["block"], ctags: "Python"))
         let js: [String: String] = ["function_declaration": "function", "generator_function_declaration": "function", "class_declaration": "class",
-                                    "method_definition": "method", "variable_declarator": "function"]
+                                    "method_definition": "method", "variable_declarator": "function", "pair": "property",
+                                    "assignment_expression": "function"]
         add(LanguageSpec(name: "javascript", grammar: "javascript", extensions: ["js", "mjs", "cjs", "jsx"], interpreters: ["node", "nodejs"],
                          definitions: js, containers: ["class_declaration", "class"], decisions: cLike.union(["??"]),
                          functions: ["function_declaration", "generator_function_declaration", "method_definition", "function", "arrow_function", "function_expression", "generator_function"],
-                         imports: ["import_statement", "call_expression"], blocks: ["statement_block"], ctags: "JavaScript"))
+                         imports: ["import_statement", "call_expression"], blocks: ["statement_block"], ctags: "JavaScript",
+                         opaqueToDecisions: jsOpaque, decisionMembers: jsMembers))
         var ts = js
         ts.merge(["interface_declaration": "interface", "enum_declaration": "enum", "type_alias_declaration": "type",
                   "abstract_class_declaration": "class", "internal_module": "namespace", "module": "module", "function_signature": "function",
@@ -27,11 +31,13 @@ public enum Languages {
         add(LanguageSpec(name: "typescript", grammar: "typescript", extensions: ["ts", "mts", "cts"], definitions: ts,
                          containers: ["class_declaration", "abstract_class_declaration", "interface_declaration", "class"], decisions: tsDecisions,
                          functions: ["function_declaration", "generator_function_declaration", "method_definition", "function", "arrow_function", "function_expression"],
-                         imports: ["import_statement"], blocks: ["statement_block"], ctags: "TypeScript"))
+                         imports: ["import_statement"], blocks: ["statement_block"], ctags: "TypeScript",
+                         opaqueToDecisions: jsOpaque, decisionMembers: jsMembers))
         add(LanguageSpec(name: "tsx", grammar: "tsx", extensions: ["tsx"], definitions: ts,
                          containers: ["class_declaration", "abstract_class_declaration", "interface_declaration", "class"], decisions: tsDecisions,
                          functions: ["function_declaration", "generator_function_declaration", "method_definition", "function", "arrow_function", "function_expression"],
-                         imports: ["import_statement"], blocks: ["statement_block"], ctags: "TypeScript"))
+                         imports: ["import_statement"], blocks: ["statement_block"], ctags: "TypeScript",
+                         opaqueToDecisions: jsOpaque, decisionMembers: jsMembers))
         add(LanguageSpec(name: "go", grammar: "go", extensions: ["go"],
                          definitions: ["function_declaration": "function", "method_declaration": "method", "type_spec": "type", "const_spec": "constant"],
                          decisions: cLike, functions: ["function_declaration", "method_declaration", "func_literal"],

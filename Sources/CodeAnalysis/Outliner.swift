@@ -37,6 +37,16 @@ public enum Outliner {
         return out
     }
 
+    /// What a JavaScript value defines when a name is bound to it: a function, or an object literal with
+    /// members (what universal-ctags lists as a class and an editor's outline shows); nil for data.
+    static func scriptValueKind(_ v: SyntaxTree.Node) -> String? {
+        if ["arrow_function", "function", "function_expression", "generator_function", "class"].contains(v.type) {
+            return v.type == "class" ? "class" : "function"
+        }
+        if v.type == "object", v.namedChildren.contains(where: { $0.type != "comment" }) { return "object" }
+        return nil
+    }
+
     static let identifierTypes: Set<String> = ["identifier", "type_identifier", "simple_identifier", "constant", "name", "word", "property_identifier",
                                                "field_identifier", "scoped_identifier", "variable", "atom", "symbol", "qualified_identifier",
                                                "namespace_identifier", "simple_symbol", "variable_name", "function_name", "module_name", "class_name",
@@ -48,8 +58,18 @@ public enum Outliner {
         func t(_ x: SyntaxTree.Node?) -> String? { x.map { tree.text($0) } }
         switch (lang, n.type) {
         case (_, "variable_declarator"):
-            guard let v = n.field("value"), ["arrow_function", "function", "function_expression", "generator_function"].contains(v.type) else { return nil }
-            return t(n.field("name")).map { ($0, nil) }
+            guard let v = n.field("value"), let kind = scriptValueKind(v) else { return nil }
+            return t(n.field("name")).map { ($0, kind == "function" ? nil : kind) }
+        case (_, "pair") where ["javascript", "typescript", "tsx"].contains(lang):
+            // A key holding a function or a non-empty object (a configuration table's entries); scalar keys are data.
+            guard let v = n.field("value"), let kind = scriptValueKind(v), let key = n.field("key") else { return nil }
+            let name = tree.text(key).trimmingCharacters(in: CharacterSet(charactersIn: "\"'`"))
+            return (name, kind == "function" ? "method" : "property")
+        case (_, "assignment_expression") where ["javascript", "typescript", "tsx"].contains(lang):
+            // `exports.parse = function …`, `auth.basic = { … }`: named by the property assigned.
+            guard let v = n.field("right"), let kind = scriptValueKind(v), let left = n.field("left") else { return nil }
+            let target = left.type == "member_expression" ? left.field("property") : left.type == "identifier" ? left : nil
+            return t(target).map { ($0, kind == "function" ? nil : kind) }
         case ("c", "function_definition"), ("cpp", "function_definition"), ("objc", "function_definition"), ("c", "type_definition"), ("cpp", "type_definition"):
             return declaratorName(n.field("declarator"), tree: tree).map { ($0, nil) }
         case (_, "struct_specifier"), (_, "enum_specifier"), (_, "union_specifier"), (_, "class_specifier"):

@@ -615,7 +615,17 @@ enum EmbeddedSchemas {
           "type",
           "macro",
           "constant",
-          "variable"
+          "variable",
+          "constructor",
+          "namespace",
+          "package",
+          "protocol",
+          "impl",
+          "record",
+          "exception",
+          "object",
+          "property",
+          "subroutine"
         ]
       },
       "match": {

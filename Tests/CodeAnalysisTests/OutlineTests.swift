@@ -61,6 +61,45 @@ final class OutlineTests: XCTestCase {
         XCTAssertEqual(a.metrics.functions.first?.complexity, 3, "1 + && + ?, counted as lizard counts tokens")
     }
 
+    func testJavaScriptObjectsAndFunctionsBoundToNamesAreOutlined() throws {
+        let a = try s.analyze("levels.js", """
+        const LEVELS = {
+          silent: { index: 0 },
+          warn: { index: 1 },
+          label: 'x',
+          format (v) { return String(v) },
+          pick: (k) => LEVELS[k],
+        }
+        const empty = {}
+        const count = 3
+        exports.parse = function (text) { return text }
+        auth.basic = { user: 'u' }
+        """)
+        // Scalar and empty values are data; universal-ctags lists the rest (objects as "class").
+        XCTAssertEqual(names(a), ["object LEVELS", "property silent", "property warn", "method format", "method pick",
+                                  "function parse", "object basic"])
+        XCTAssertEqual(a.symbols[1].parent, "LEVELS")
+    }
+
+    /// lizard reads a template's `${…}` as one token and counts every `catch` token, a promise's
+    /// `.catch(…)` handler included; Atelier counts the same way so the two compare function by function.
+    func testJavaScriptComplexityCountsAsLizardDoes() throws {
+        let a = try s.analyze("c.js", """
+        function label (hook) {
+          return `${hook.type === 'owner' ? '~' : ''}${hook.name}`
+        }
+        function gitPath () {
+          return which('git').catch(er => {
+            throw new Error(er && er.message)
+          })
+        }
+        """)
+        let c = Dictionary(uniqueKeysWithValues: a.metrics.functions.map { ($0.name, $0.complexity) })
+        XCTAssertEqual(c["label"], 1)
+        XCTAssertEqual(c["gitPath"], 2, "1 + .catch")
+        XCTAssertEqual(c["er"], 2, "the handler itself: 1 + &&")
+    }
+
     func testEveryMainLanguageHasItsDefinitions() throws {
         let cases: [(String, String, [String])] = [
             ("a.go", "package a\nimport \"fmt\"\ntype Client struct{}\nfunc (c *Client) Get(u string) error { return nil }\nfunc New() *Client { return nil }\n",

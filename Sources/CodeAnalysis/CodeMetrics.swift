@@ -24,13 +24,13 @@ public enum CodeMetrics {
         let spec = tree.source.language
         var commentLines = Set<Int>()
         var functions: [FunctionMetrics] = []
-        let fnTypes = spec.functionTypes
+        let classes = tree.classes
         tree.walk { node, _ in
-            if spec.comments.contains(node.type) {
+            if classes.node(node, is: .comment) {
                 for l in (node.start.line - 1)...(node.end.line - 1) where !lineHasCode(l, outside: node, tree: tree) { commentLines.insert(l) }
                 return false
             }
-            if node.isNamed, fnTypes.contains(node.type) { functions.append(function(node, tree: tree, fnTypes: fnTypes)) }
+            if node.isNamed, classes.node(node, is: .function) { functions.append(function(node, tree: tree)) }
             return true
         }
         let c = tree.source.lineCounts(commentLines: commentLines)
@@ -50,19 +50,20 @@ public enum CodeMetrics {
         return false
     }
 
-    static func function(_ fn: SyntaxTree.Node, tree: SyntaxTree, fnTypes: Set<String>) -> FunctionMetrics {
-        let spec = tree.source.language
+    static func function(_ fn: SyntaxTree.Node, tree: SyntaxTree) -> FunctionMetrics {
+        let spec = tree.source.language, classes = tree.classes
         var decisions = 0
         var maxNesting = 0
         var open: [(depth: Int, level: Int)] = []   // enclosing blocks on the path from the function
         tree.walk(fn) { node, depth in
             // Nested functions are measured on their own.
-            if depth > 0, node.isNamed, fnTypes.contains(node.type) { return false }
-            if spec.opaqueToDecisions.contains(node.type) { return false }
-            if !node.isNamed, spec.decisions.contains(node.type) { decisions += 1 }
-            if node.type == "property_identifier", !spec.decisionMembers.isEmpty, spec.decisionMembers.contains(tree.text(node)) { decisions += 1 }
+            if depth > 0, node.isNamed, classes.node(node, is: .function) { return false }
+            if classes.node(node, is: .opaqueToDecisions) { return false }
+            let named = node.isNamed
+            if !named, classes.node(node, is: .decision) { decisions += 1 }
+            if named, !spec.decisionMembers.isEmpty, node.type == "property_identifier", spec.decisionMembers.contains(tree.text(node)) { decisions += 1 }
             while let top = open.last, top.depth >= depth { open.removeLast() }
-            if node.isNamed, spec.blocks.contains(node.type) || isBlock(node.type) {
+            if named, classes.node(node, is: .block) {
                 let level = (open.last?.level ?? 0) + 1
                 open.append((depth, level))
                 maxNesting = max(maxNesting, level)

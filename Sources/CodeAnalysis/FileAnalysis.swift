@@ -29,7 +29,7 @@ public struct FileAnalysis: Sendable {
         let tree = try SyntaxTree(source)
         var idents: [(String, Int, Int)] = []
         tree.walk(named: true) { n, _ in
-            if n.childCount == 0, n.type.contains("identifier") || n.type == "constant" || n.type == "name" || n.type == "word" {
+            if tree.classes.node(n, is: .identifier), n.childCount == 0 {
                 let p = n.start
                 idents.append((tree.text(n), p.line, p.column))
             }

@@ -10,6 +10,17 @@ public final class GrammarLibrary: @unchecked Sendable {
     private var handle: UnsafeMutableRawPointer?
     private var loaded: [String: OpaquePointer] = [:]
     private var typeNames: [String: NodeTypeNames] = [:]
+    private var classes: [String: NodeClasses] = [:]
+
+    /// The node classes of a language, built once per language.
+    func classes(_ spec: LanguageSpec, names: NodeTypeNames) -> NodeClasses {
+        lock.withLock {
+            if let c = classes[spec.name] { return c }
+            let c = NodeClasses(names: names, spec: spec)
+            classes[spec.name] = c
+            return c
+        }
+    }
 
     func typeNames(_ symbol: String, _ language: OpaquePointer) -> NodeTypeNames {
         lock.withLock {

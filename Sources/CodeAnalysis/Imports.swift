@@ -17,7 +17,7 @@ public enum Imports {
             if !m.isEmpty { out.append(ImportRef(module: m, line: n.start.line, resolved: nil)) }
         }
         tree.walk(named: true) { n, _ in
-            guard spec.imports.contains(n.type) else { return true }
+            guard tree.classes.node(n, is: .importNode) else { return true }
             switch (spec.name, n.type) {
             case ("python", "import_statement"):
                 for c in n.namedChildren { add(tree.text(c.field("name") ?? c).split(separator: " ").first.map(String.init) ?? "", n) }

@@ -22,7 +22,7 @@ public enum Outliner {
         var open: [(end: Int, name: String, container: Bool)] = []
         tree.walk(named: true) { node, _ in
             while let top = open.last, top.end <= node.startByte { open.removeLast() }
-            guard let kind0 = spec.definitions[node.type], let (name, kindOverride) = symbolName(node, tree: tree, kind: kind0) else { return true }
+            guard tree.classes.node(node, is: .definition), let kind0 = spec.definitions[node.type], let (name, kindOverride) = symbolName(node, tree: tree, kind: kind0) else { return true }
             let clean = name.split(whereSeparator: \.isNewline).first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
             guard !clean.isEmpty else { return true }
             var kind = kindOverride ?? kind0

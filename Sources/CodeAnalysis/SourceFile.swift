@@ -44,12 +44,29 @@ public struct SourceFile: Sendable {
 
     /// Line counts: total, code, comment-only and blank (comment lines come from the syntax tree).
     public func lineCounts(commentLines: Set<Int>) -> (total: Int, code: Int, comment: Int, blank: Int) {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let total = text.hasSuffix("\n") ? lines.count - 1 : lines.count
-        var blank = 0, comment = 0
-        for (i, l) in lines.prefix(total).enumerated() {
-            if l.allSatisfy(\.isWhitespace) { blank += 1 } else if commentLines.contains(i) { comment += 1 }
+        // On bytes: splitting the text into Characters cost as much as parsing it. A line with bytes
+        // beyond ASCII and nothing else visible is decoded, so Unicode spaces still count as blank.
+        var total = 0, blank = 0, comment = 0
+        var start = 0, visible = false, wide = false
+        func endLine(_ end: Int) {
+            var isBlank = !visible
+            if isBlank, wide {
+                isBlank = String(decoding: bytes[start..<end], as: UTF8.self).allSatisfy(\.isWhitespace)
+            }
+            if isBlank { blank += 1 } else if commentLines.contains(total) { comment += 1 }
+            total += 1
         }
+        for (i, b) in bytes.enumerated() {
+            if b == 10 {
+                endLine(i)
+                start = i + 1; visible = false; wide = false
+            } else if b >= 0x80 {
+                wide = true
+            } else if !(b == 32 || (b >= 9 && b <= 13)) {
+                visible = true
+            }
+        }
+        if start < bytes.count { endLine(bytes.count) }
         return (total, total - blank - comment, comment, blank)
     }
 }

@@ -6,12 +6,14 @@ public final class SyntaxTree: @unchecked Sendable {
     let tree: OpaquePointer
     public let source: SourceFile
     let names: NodeTypeNames
+    let classes: NodeClasses
 
     /// Parses with a time limit, so pathological input cannot hang a request.
     public init(_ source: SourceFile, timeoutMicros: UInt64 = 5_000_000) throws {
         guard let symbol = source.language.grammar else { throw CodeError.unsupportedLanguage(source.path) }
         let language = try GrammarLibrary.shared.language(symbol)
         names = GrammarLibrary.shared.typeNames(symbol, language)
+        classes = GrammarLibrary.shared.classes(source.language, names: names)
         let parser = ts_parser_new()!
         defer { ts_parser_delete(parser) }
         ts_parser_set_language(parser, language)

@@ -100,6 +100,14 @@ final class OutlineTests: XCTestCase {
         XCTAssertEqual(c["er"], 2, "the handler itself: 1 + &&")
     }
 
+    func testLineCountsReadCRLFAndUnicodeSpaces() throws {
+        let a = try s.analyze("crlf.py", "# note\r\nx = 1\r\n\r\n\u{00A0}\u{2003}\r\ny = 2  # trailing\r\n")
+        XCTAssertEqual(a.metrics.lines, 5)
+        XCTAssertEqual(a.metrics.comment, 1, "only the comment-only line")
+        XCTAssertEqual(a.metrics.blank, 2, "an empty line and a line of Unicode spaces")
+        XCTAssertEqual(a.metrics.code, 2)
+    }
+
     func testEveryMainLanguageHasItsDefinitions() throws {
         let cases: [(String, String, [String])] = [
             ("a.go", "package a\nimport \"fmt\"\ntype Client struct{}\nfunc (c *Client) Get(u string) error { return nil }\nfunc New() *Client { return nil }\n",

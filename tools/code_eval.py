@@ -12,7 +12,7 @@ from collections import defaultdict
 
 CTAGS_KINDS = {"function", "class", "method", "member", "func", "subroutine"}
 EXT = {".py": "python", ".c": "c", ".h": "c", ".js": "javascript", ".go": "go", ".rs": "rust", ".java": "java", ".rb": "ruby",
-       ".cpp": "cpp", ".cc": "cpp", ".hpp": "cpp", ".ts": "typescript", ".php": "php", ".lua": "lua", ".sh": "bash", ".pl": "perl"}
+       ".cpp": "cpp", ".cc": "cpp", ".hpp": "cpp", ".ts": "typescript", ".php": "php", ".lua": "lua", ".sh": "bash", ".pl": "perl", ".swift": "swift"}
 
 
 def files_under(dirs, max_files):

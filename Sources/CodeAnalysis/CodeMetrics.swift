@@ -60,11 +60,13 @@ public enum CodeMetrics {
             if depth > 0, node.isNamed, classes.node(node, is: .function) { return false }
             if classes.node(node, is: .opaqueToDecisions) { return false }
             let named = node.isNamed
-            if !named, classes.node(node, is: .decision) { decisions += 1 }
+            if named ? classes.node(node, is: .decisionNode) : classes.node(node, is: .decision) { decisions += 1 }
             if named, !spec.decisionMembers.isEmpty, node.type == "property_identifier", spec.decisionMembers.contains(tree.text(node)) { decisions += 1 }
             while let top = open.last, top.depth >= depth { open.removeLast() }
             if named, classes.node(node, is: .block) {
-                let level = (open.last?.level ?? 0) + 1
+                // A block directly inside a block (Swift's and Kotlin's statements in a function body)
+                // is the same level of nesting.
+                let level = open.last.map { $0.depth == depth - 1 ? $0.level : $0.level + 1 } ?? 1
                 open.append((depth, level))
                 maxNesting = max(maxNesting, level)
             }

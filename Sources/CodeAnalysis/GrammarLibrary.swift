@@ -2,12 +2,12 @@ import CTreeSitter
 import Foundation
 
 /// The 48 tree-sitter grammars of PyPI `tree-sitter-languages==1.10.2` in one `languages.so`
-/// (ABI 13–14, matching Debian's runtime), loaded once with `dlopen`. The bootstrap unpacks it into
-/// the model cache; `ATELIER_GRAMMARS` overrides the file.
+/// (ABI 13–14, matching Debian's runtime), loaded once with `dlopen`, plus Swift's, which the bootstrap
+/// compiles from its PyPI sdist into `tree-sitter-swift/swift.so`. The bootstrap unpacks them into the
+/// model cache; `ATELIER_GRAMMARS` overrides languages.so.
 public final class GrammarLibrary: @unchecked Sendable {
     public static let shared = GrammarLibrary()
     private let lock = NSLock()
-    private var handle: UnsafeMutableRawPointer?
     private var loaded: [String: OpaquePointer] = [:]
     private var typeNames: [String: NodeTypeNames] = [:]
     private var classes: [String: NodeClasses] = [:]
@@ -31,33 +31,46 @@ public final class GrammarLibrary: @unchecked Sendable {
         }
     }
 
+    static var models: String {
+        ProcessInfo.processInfo.environment["ATELIER_MODELS"]
+            ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/atelier/models")
+    }
+
     public static var path: String {
         if let p = ProcessInfo.processInfo.environment["ATELIER_GRAMMARS"], !p.isEmpty { return p }
-        let models = ProcessInfo.processInfo.environment["ATELIER_MODELS"]
-            ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/atelier/models")
         return models + "/tree-sitter-languages/languages.so"
     }
 
-    public var isAvailable: Bool { (try? open()) != nil }
+    /// A grammar the bootstrap builds on its own (Swift), beside the others in the model cache.
+    static func ownLibrary(_ symbol: String) -> String { models + "/tree-sitter-\(symbol)/\(symbol).so" }
 
-    private func open() throws -> UnsafeMutableRawPointer {
+    public var isAvailable: Bool { (try? open(Self.path)) != nil }
+
+    private var handles: [String: UnsafeMutableRawPointer] = [:]
+
+    private func open(_ path: String) throws -> UnsafeMutableRawPointer {
         try lock.withLock {
-            if let handle { return handle }
-            guard FileManager.default.fileExists(atPath: Self.path) else { throw CodeError.grammarsMissing(Self.path) }
-            guard let h = dlopen(Self.path, RTLD_NOW | RTLD_LOCAL) else {
+            if let h = handles[path] { return h }
+            guard FileManager.default.fileExists(atPath: path) else { throw CodeError.grammarsMissing(path) }
+            guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
                 throw CodeError.grammarUnavailable("all", detail: String(cString: dlerror()))
             }
-            handle = h
+            handles[path] = h
             return h
         }
     }
 
+    /// Whether a grammar can be loaded here (a grammar the bootstrap builds may be missing).
+    func isLoadable(_ symbol: String) -> Bool { (try? language(symbol)) != nil }
+
     /// The grammar `tree_sitter_<symbol>`, checked against the runtime's ABI range.
     func language(_ symbol: String) throws -> OpaquePointer {
-        let h = try open()
+        let own = Self.ownLibrary(symbol)
+        let path = FileManager.default.fileExists(atPath: own) ? own : Self.path
+        let h = try open(path)
         return try lock.withLock {
             if let l = loaded[symbol] { return l }
-            guard let f = dlsym(h, "tree_sitter_\(symbol)") else { throw CodeError.grammarUnavailable(symbol, detail: "not in \(Self.path)") }
+            guard let f = dlsym(h, "tree_sitter_\(symbol)") else { throw CodeError.grammarUnavailable(symbol, detail: "not in \(path)") }
             typealias Entry = @convention(c) () -> OpaquePointer?
             guard let lang = unsafeBitCast(f, to: Entry.self)() else { throw CodeError.grammarUnavailable(symbol, detail: "null language") }
             let v = ts_language_version(lang)

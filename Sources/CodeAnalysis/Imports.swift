@@ -48,6 +48,9 @@ public enum Imports {
                 add(tree.text(n.field("source") ?? n), n)
             case ("haskell", "import"):
                 add(tree.text(n.field("module") ?? n.namedChildren.first(where: { $0.type.contains("module") }) ?? n), n)
+            case ("swift", "import_declaration"):
+                // `@testable import Core`, `import struct Darwin.size_t`: the module is the path's first part.
+                if let m = swift(tree.text(n)).first?.module { add(m, n) }
             default:
                 // import_declaration (Java, Scala), using_directive (C#), import_header (Kotlin), use statements: the named part.
                 let text = tree.text(n).split(whereSeparator: \.isNewline).joined(separator: " ")
@@ -59,7 +62,8 @@ public enum Imports {
         return out
     }
 
-    /// Swift has no grammar in languages.so: its imports are read line by line.
+    /// Swift imports read line by line: for an import declaration's text, and for whole files where
+    /// the Swift grammar was not built.
     public static func swift(_ text: String) -> [ImportRef] {
         var out: [ImportRef] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

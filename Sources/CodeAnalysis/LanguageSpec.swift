@@ -27,6 +27,9 @@ public struct LanguageSpec: Sendable {
     /// Node types read as one opaque token when counting decisions (lizard reads a JavaScript template's
     /// `${…}` that way): decisions inside them do not count.
     public var opaqueToDecisions: Set<String> = []
+    /// Named nodes that add one each, where the grammar shares the token with other uses (Swift's
+    /// `?` marks optionals too; only a ternary expression is a decision).
+    public var decisionNodes: Set<String> = []
     /// Member names that add one where a call uses them, as lizard's tokens do: a promise's `.catch(…)`
     /// is a handler like a `catch` clause.
     public var decisionMembers: Set<String> = []

@@ -194,8 +194,16 @@ public enum Languages {
                          definitions: ["classlessPredicate": "function", "dataclass": "class", "memberPredicate": "method", "module": "module"],
                          containers: ["dataclass"]))
         // Languages without a grammar in languages.so: universal-ctags reads their definitions.
-        // Swift: imports only for now (no grammar here, and this universal-ctags has no Swift parser).
-        add(LanguageSpec(name: "swift", grammar: nil, extensions: ["swift"]))
+        // Swift: the grammar the bootstrap builds from tree-sitter-swift's sdist (this universal-ctags has no Swift parser).
+        add(LanguageSpec(name: "swift", grammar: "swift", extensions: ["swift"],
+                         definitions: ["class_declaration": "class", "protocol_declaration": "protocol", "function_declaration": "function",
+                                       "init_declaration": "constructor", "deinit_declaration": "method", "subscript_declaration": "method",
+                                       "protocol_function_declaration": "method", "typealias_declaration": "type"],
+                         containers: ["class_declaration", "protocol_declaration"],
+                         decisions: ["if", "for", "while", "catch", "guard", "&&", "||", "case"],
+                         functions: ["function_declaration", "init_declaration", "deinit_declaration", "subscript_declaration"],
+                         imports: ["import_declaration"], comments: ["comment", "multiline_comment"], blocks: ["statements"],
+                         decisionNodes: ["ternary_expression", "catch_keyword"]))
         for (name, exts, ctags) in [
                                     ("pascal", ["pas", "pp"], "Pascal"), ("ada", ["adb", "ads"], "Ada"), ("tcl", ["tcl"], "Tcl"),
                                     ("vim", ["vim"], "Vim"), ("asm", ["s", "asm"], "Asm"), ("cobol", ["cob", "cbl"], "Cobol"),

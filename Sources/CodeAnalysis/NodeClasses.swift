@@ -6,7 +6,7 @@ import Foundation
 /// instead of building and hashing its type name (which cost a third of indexing a tree).
 struct NodeClasses: Sendable {
     struct Flags: OptionSet, Sendable {
-        let rawValue: UInt8
+        let rawValue: UInt16
         static let comment = Flags(rawValue: 1)
         static let function = Flags(rawValue: 2)
         static let decision = Flags(rawValue: 4)
@@ -16,6 +16,7 @@ struct NodeClasses: Sendable {
         /// A name as written: where references and name positions are read from.
         static let identifier = Flags(rawValue: 64)
         static let importNode = Flags(rawValue: 128)
+        static let decisionNode = Flags(rawValue: 256)
     }
 
     private let flags: [Flags]
@@ -27,6 +28,7 @@ struct NodeClasses: Sendable {
             if spec.comments.contains(type) { f.insert(.comment) }
             if functions.contains(type) { f.insert(.function) }
             if spec.decisions.contains(type) { f.insert(.decision) }
+            if spec.decisionNodes.contains(type) { f.insert(.decisionNode) }
             if spec.blocks.contains(type) || CodeMetrics.isBlock(type) { f.insert(.block) }
             if spec.opaqueToDecisions.contains(type) { f.insert(.opaqueToDecisions) }
             if spec.definitions[type] != nil { f.insert(.definition) }

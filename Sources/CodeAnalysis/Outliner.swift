@@ -31,7 +31,7 @@ public enum Outliner {
             out.append(CodeSymbol(name: String(clean.prefix(200)), kind: kind, range: SourceRange(start: node.start, end: node.end),
                                   signature: signature(node, tree: tree), doc: doc(node, tree: tree), parent: open.last?.name, path: nil, selection: nil))
             // Functions directly inside a class-like symbol are methods; inside a module or namespace they stay functions.
-            open.append((node.endByte, String(clean.prefix(200)), spec.containers.contains(node.type) || ["class", "struct", "interface", "trait", "impl", "object", "protocol"].contains(kind)))
+            open.append((node.endByte, String(clean.prefix(200)), spec.containers.contains(node.type) || ["class", "struct", "interface", "trait", "impl", "object", "protocol", "extension", "enum"].contains(kind)))
             return true
         }
         return out
@@ -137,6 +137,17 @@ public enum Outliner {
             return t(n.namedChildren.first { $0.type.hasSuffix("_name") }).map { ($0, nil) }
         case ("sql", _):
             return t(n.namedChildren.first { ["object_reference", "identifier", "dotted_name"].contains($0.type) }).map { ($0, nil) }
+        case ("swift", "class_declaration"):
+            // One node type for class, struct, enum, extension and actor: the keyword says which.
+            let keyword = t(n.field("declaration_kind")) ?? "class"
+            let kinds = ["struct": "struct", "enum": "enum", "extension": "extension", "actor": "class"]
+            return t(n.field("name")).map { ($0, kinds[keyword]) }
+        case ("swift", "init_declaration"):
+            return ("init", nil)
+        case ("swift", "deinit_declaration"):
+            return ("deinit", nil)
+        case ("swift", "subscript_declaration"):
+            return ("subscript", nil)
         case ("go", "type_spec"), ("go", "const_spec"):
             return t(n.field("name")).map { ($0, nil) }
         default:

@@ -150,6 +150,47 @@ final class OutlineTests: XCTestCase {
     func testSwiftImportsAreReadByLine() throws {
         let a = try s.analyze("S.swift", "import Foundation\n@testable import Core\nimport struct Darwin.size_t\nstruct Point {}\n")
         XCTAssertEqual(a.imports.map(\.module), ["Foundation", "Core", "Darwin"])
+        XCTAssertEqual(Imports.swift("import Foundation\n@testable import Core\nimport struct Darwin.size_t\n").map(\.module), ["Foundation", "Core", "Darwin"])
+    }
+
+    /// Swift's grammar is built by the bootstrap from tree-sitter-swift's sdist; complexity counts as
+    /// lizard's Swift reader does (guard, case, catch, ternaries; not `?` of optionals or `??`).
+    func testSwiftTypesMembersAndComplexity() throws {
+        let a = try s.analyze("Shapes.swift", """
+        public protocol Shape {
+            func area() -> Double
+        }
+        struct Circle: Shape {
+            let r: Double
+            init(r: Double) { self.r = r }
+            func area() -> Double { r > 0 ? .pi * r * r : 0 }
+        }
+        extension Circle {
+            static func parse(_ s: String?) throws -> Circle? {
+                guard let s, !s.isEmpty else { return nil }
+                for c in s where c == "x" || c == "y" {
+                    if c == "x" && s.count > 2 { continue }
+                }
+                switch s {
+                case "a": return nil
+                default: break
+                }
+                do { try check(s) } catch { return nil }
+                return Circle(r: Double(s) ?? 0)
+            }
+        }
+        final class Box<T> { deinit {} }
+        enum E { case a, b }
+        typealias Pair = (Int, Int)
+        """)
+        XCTAssertEqual(a.language, "swift")
+        XCTAssertEqual(names(a), ["protocol Shape", "method area", "struct Circle", "constructor init", "method area", "extension Circle",
+                                  "method parse", "class Box", "method deinit", "enum E", "type Pair"])
+        XCTAssertEqual(a.symbols.first { $0.name == "parse" }?.parent, "Circle")
+        let c = Dictionary(a.metrics.functions.map { ($0.name, $0.complexity) }) { x, _ in x }
+        XCTAssertEqual(c["parse"], 8, "1 + guard + for + || + if + && + case + catch")
+        XCTAssertEqual(c["area"], 2, "1 + the ternary")
+        XCTAssertEqual(a.metrics.functions.first { $0.name == "parse" }?.nesting, 2, "for, then if")
     }
 
     func testLanguagesWithoutAGrammarUseCtags() throws {

@@ -68,6 +68,7 @@ static int use_avx2 = -1;
 static int use_avx512 = -1;
 /// The quantised-row, f16 and attention kernels need F16C beside AVX2+FMA.
 static int use_f16c = -1;
+static int use_avx512_bf16 = -1;
 
 __attribute__((constructor))
 static void choose(void) {
@@ -76,10 +77,12 @@ static void choose(void) {
     use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     use_avx512 = __builtin_cpu_supports("avx512f");
     use_f16c = use_avx2 && __builtin_cpu_supports("f16c");
+    use_avx512_bf16 = use_avx512 && __builtin_cpu_supports("avx512bf16");
 #else
     use_avx2 = 0;
     use_avx512 = 0;
     use_f16c = 0;
+    use_avx512_bf16 = 0;
 #endif
 }
 
@@ -100,6 +103,83 @@ void ck_dot_gather_f32(const float *base, const int32_t *ids, size_t count, size
     if (use_avx2 > 0) { gather(dot_avx2, base, ids, count, dim, q, out); return; }
 #endif
     gather(dot_portable, base, ids, count, dim, q, out);
+}
+
+// MARK: - bfloat16 rows
+
+void ck_round_bf16(const float *x, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        __builtin_memcpy(&b, x + i, 4);
+        if ((b & 0x7FFFFFFF) > 0x7F800000) { out[i] = (uint16_t)((b >> 16) | 0x40); continue; }   // NaN stays NaN
+        out[i] = (uint16_t)((b + 0x7FFF + ((b >> 16) & 1)) >> 16);
+    }
+}
+
+static inline float dot_bf16_portable(const uint16_t *a, const uint16_t *b, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x = (uint32_t)a[i] << 16, y = (uint32_t)b[i] << 16;
+        float fx, fy;
+        __builtin_memcpy(&fx, &x, 4);
+        __builtin_memcpy(&fy, &y, 4);
+        s += fx * fy;
+    }
+    return s;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bf16")))
+static inline float dot_bf16_avx512(const uint16_t *a, const uint16_t *b, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        s0 = _mm512_dpbf16_ps(s0, (__m512bh)_mm512_loadu_si512(a + i), (__m512bh)_mm512_loadu_si512(b + i));
+        s1 = _mm512_dpbf16_ps(s1, (__m512bh)_mm512_loadu_si512(a + i + 32), (__m512bh)_mm512_loadu_si512(b + i + 32));
+    }
+    for (; i + 32 <= n; i += 32) s0 = _mm512_dpbf16_ps(s0, (__m512bh)_mm512_loadu_si512(a + i), (__m512bh)_mm512_loadu_si512(b + i));
+    float r = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    if (i < n) r += dot_bf16_portable(a + i, b + i, n - i);
+    return r;
+}
+
+// Without AVX512-BF16: widen to fp32 (a shift) and multiply-add on AVX2.
+__attribute__((target("avx2,fma")))
+static inline float dot_bf16_avx2(const uint16_t *a, const uint16_t *b, size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(a + i)), y = _mm256_loadu_si256((const __m256i *)(b + i));
+        __m256 xl = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(x)), 16));
+        __m256 xh = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(x, 1)), 16));
+        __m256 yl = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(y)), 16));
+        __m256 yh = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(y, 1)), 16));
+        s0 = _mm256_fmadd_ps(xl, yl, s0);
+        s1 = _mm256_fmadd_ps(xh, yh, s1);
+    }
+    __m256 s = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    float r = _mm_cvtss_f32(h);
+    if (i < n) r += dot_bf16_portable(a + i, b + i, n - i);
+    return r;
+}
+#endif
+
+void ck_dot_gather_bf16(const uint16_t *base, const int32_t *ids, size_t count, size_t dim, const uint16_t *q, float *out) {
+    for (size_t i = 0; i < count; i++) {
+        if (i + 1 < count) {
+            const char *next = (const char *)(base + (size_t)ids[i + 1] * dim);
+            for (size_t o = 0; o < dim * sizeof(uint16_t); o += 64) __builtin_prefetch(next + o);
+        }
+        const uint16_t *row = base + (size_t)ids[i] * dim;
+#if defined(__x86_64__)
+        if (use_avx512_bf16 > 0) { out[i] = dot_bf16_avx512(row, q, dim); continue; }
+        if (use_avx2 > 0) { out[i] = dot_bf16_avx2(row, q, dim); continue; }
+#endif
+        out[i] = dot_bf16_portable(row, q, dim);
+    }
 }
 
 // MARK: - Quantised rows (llama.cpp block formats)

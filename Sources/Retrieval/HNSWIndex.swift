@@ -12,6 +12,10 @@ public final class HNSWIndex: @unchecked Sendable {
     public var efSearch: Int
     let m0: Int
     private(set) var vectors: [Float] = []
+    /// The vectors rounded to bfloat16. A search walks the graph on these (half the bytes of each
+    /// scattered row; AVX512-BF16 dot products), then rescores what it found on the fp32 rows, so the
+    /// similarities it returns and their order are exact. Building uses the fp32 rows throughout.
+    private var compact: [UInt16] = []
     private(set) var ids: [Int64] = []
     /// Layer 0: m0 slots per node; count in links0Count.
     private var links0: [Int32] = []
@@ -80,8 +84,25 @@ public final class HNSWIndex: @unchecked Sendable {
 
     // MARK: Search
 
-    /// Best-first search of one layer: up to `ef` (similarity, node), unordered.
+    /// What a walk scores nodes against: the fp32 rows and query, or their bfloat16 copies.
+    private enum Rows {
+        case exact(UnsafePointer<Float>, query: UnsafePointer<Float>)
+        case compact(UnsafePointer<UInt16>, query: UnsafePointer<UInt16>)
+
+        @inline(__always) func score(_ ids: UnsafePointer<Int32>, _ count: Int, dimension: Int, into out: UnsafeMutablePointer<Float>) {
+            switch self {
+            case .exact(let rows, let q): ck_dot_gather_f32(rows, ids, count, dimension, q, out)
+            case .compact(let rows, let q): ck_dot_gather_bf16(rows, ids, count, dimension, q, out)
+            }
+        }
+    }
+
     private func searchLayer(_ q: UnsafePointer<Float>, _ vec: UnsafePointer<Float>, from start: [Int32], ef: Int, level: Int) -> [(Float, Int32)] {
+        searchLayer(.exact(vec, query: q), from: start, ef: ef, level: level)
+    }
+
+    /// Best-first search of one layer: up to `ef` (similarity, node), unordered.
+    private func searchLayer(_ rows: Rows, from start: [Int32], ef: Int, level: Int) -> [(Float, Int32)] {
         newVisitTag()
         let tag = visitedTag
         let m0 = self.m0, dimension = self.dimension
@@ -98,9 +119,10 @@ public final class HNSWIndex: @unchecked Sendable {
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: m0) { sims in
                             for s in start {
                                 visited[Int(s)] = tag
-                                let sim = dot(vec + Int(s) * dimension, q)
-                                candidates.push(-sim, s)
-                                results.push(sim, s)
+                                fresh[0] = s
+                                rows.score(fresh.baseAddress!, 1, dimension: dimension, into: sims.baseAddress!)
+                                candidates.push(-sims[0], s)
+                                results.push(sims[0], s)
                             }
                             while let (negated, c) = candidates.pop() {
                                 if results.count >= ef, -negated < results.topKey { break }
@@ -120,7 +142,7 @@ public final class HNSWIndex: @unchecked Sendable {
                                             fresh_n += 1
                                         }
                                         if fresh_n == 0 { continue }
-                                        ck_dot_gather_f32(vec, fresh.baseAddress!, fresh_n, dimension, q, sims.baseAddress!)
+                                        rows.score(fresh.baseAddress!, fresh_n, dimension: dimension, into: sims.baseAddress!)
                                         for i in 0..<fresh_n {
                                             let sn = sims[i], n = fresh[i]
                                             if results.count < ef || sn > results.topKey {
@@ -162,6 +184,7 @@ public final class HNSWIndex: @unchecked Sendable {
         ids.append(id)
         position[id] = node
         vectors.append(contentsOf: vector)
+        compact.append(contentsOf: Self.bfloat16(vector))
         links0.append(contentsOf: repeatElement(-1, count: m0))
         links0Count.append(0)
         visitedMark.append(0)
@@ -202,20 +225,34 @@ public final class HNSWIndex: @unchecked Sendable {
         if let p = position.removeValue(forKey: id) { deleted.insert(p) }
     }
 
+    static func bfloat16(_ v: [Float]) -> [UInt16] {
+        var out = [UInt16](repeating: 0, count: v.count)
+        ck_round_bf16(v, &out, v.count)
+        return out
+    }
+
     /// Approximate top-k (id, similarity), best first.
     public func search(_ query: [Float], k: Int, ef: Int? = nil) -> [(Int64, Float)] {
         guard entry >= 0, k > 0, query.count == dimension else { return [] }
-        return vectors.withUnsafeBufferPointer { vb in
-            query.withUnsafeBufferPointer { qb in
-                let vec = vb.baseAddress!, q = qb.baseAddress!
+        let q16 = Self.bfloat16(query)
+        let found: [(Float, Int32)] = compact.withUnsafeBufferPointer { cb in
+            q16.withUnsafeBufferPointer { qb in
+                let rows = Rows.compact(cb.baseAddress!, query: qb.baseAddress!)
                 var ep = [entry]
                 var l = topLevel
                 while l > 0 {
-                    ep = [searchLayer(q, vec, from: ep, ef: 1, level: l).max { $0.0 < $1.0 }!.1]
+                    ep = [searchLayer(rows, from: ep, ef: 1, level: l).max { $0.0 < $1.0 }!.1]
                     l -= 1
                 }
-                let found = searchLayer(q, vec, from: ep, ef: max(ef ?? efSearch, k), level: 0)
-                return found.filter { !deleted.contains($0.1) }.sorted { $0.0 > $1.0 }.prefix(k).map { (ids[Int($0.1)], $0.0) }
+                return searchLayer(rows, from: ep, ef: max(ef ?? efSearch, k), level: 0)
+            }
+        }
+        // Rescore on the fp32 rows: exact similarities, exact order among what the walk found.
+        return vectors.withUnsafeBufferPointer { vb in
+            query.withUnsafeBufferPointer { qb in
+                found.lazy.filter { !self.deleted.contains($0.1) }
+                    .map { (ck_dot_f32(vb.baseAddress! + Int($0.1) * self.dimension, qb.baseAddress!, self.dimension), $0.1) }
+                    .sorted { $0.0 > $1.0 }.prefix(k).map { (self.ids[Int($0.1)], $0.0) }
             }
         }
     }
@@ -271,6 +308,7 @@ public final class HNSWIndex: @unchecked Sendable {
               let links = array(n * index.m0, Int32.self), let counts = array(n, Int32.self), let lv = array(n, Int8.self) else { return nil }
         index.ids = ids
         index.vectors = vbits.map { Float(bitPattern: $0) }
+        index.compact = bfloat16(index.vectors)
         index.links0 = links
         index.links0Count = counts
         index.levels = lv

@@ -13,6 +13,13 @@ float ck_dot_f32(const float *a, const float *b, size_t n);
 /// prefetching the next row while the current one is summed (rows are scattered in memory).
 void ck_dot_gather_f32(const float *base, const int32_t *ids, size_t count, size_t dim, const float *q, float *out);
 
+/// x rounded to bfloat16 bits (nearest, ties to even; NaN stays NaN).
+void ck_round_bf16(const float *x, uint16_t *out, size_t n);
+
+/// As ck_dot_gather_f32 over bfloat16 rows and query, summed in fp32 (AVX512-BF16 dot products where
+/// the CPU has them): half the bytes of each scattered row, for a graph search's walk.
+void ck_dot_gather_bf16(const uint16_t *base, const int32_t *ids, size_t count, size_t dim, const uint16_t *q, float *out);
+
 /// Quantised matrix rows times quantised activations, llama.cpp's block formats (32 values a block):
 /// out[r] = row r · x for r in [r0, r1). Weights: Q4_0 (f16 d, 16 nibble bytes), Q4_1 (f16 d, f16 m,
 /// 16 nibble bytes), Q8_0 (f16 d, 32 int8). Activations: 32 int8 a block with scale dx (Q8_0), plus

@@ -620,6 +620,7 @@ enum EmbeddedSchemas {
           "namespace",
           "package",
           "protocol",
+          "extension",
           "impl",
           "record",
           "exception",

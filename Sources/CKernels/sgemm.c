@@ -53,6 +53,7 @@ typedef struct {
     float *c; size_t ldc;
     int bf16;   // operands rounded to bfloat16, products summed in fp32 (AVX512-BF16 dot products)
     const ck_conv_geometry *conv;   // B is this convolution's im2col matrix, read from the image itself
+    int conv_transposed;            // B is that matrix transposed: depth = positions, columns = taps
     size_t flip_taps;   // A is read as a convolution's weights [k / taps, m, taps] flipped in space (see ck_sgemm_conv)
 } gemm_args;
 
@@ -220,6 +221,63 @@ static void pack_b_conv(const gemm_args *g, size_t p0, size_t kc, size_t j0, siz
     }
 }
 
+// 16×16 floats from rows of src (stride ss) into rows of dst (stride ds), transposed.
+__attribute__((target("avx512f")))
+static void transpose16(const float *src, size_t ss, float *dst, size_t ds) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(src + i * ss);
+    for (int i = 0; i < 16; i += 2) { t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44); r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44); r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int k = 0; k < 4; k++) {
+            t[i + k] = _mm512_shuffle_f32x4(r[i + k], r[i + 4 + k], 0x88);
+            t[i + 4 + k] = _mm512_shuffle_f32x4(r[i + k], r[i + 4 + k], 0xDD);
+        }
+    for (int k = 0; k < 8; k++) {
+        r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
+        r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xDD);
+    }
+    for (int i = 0; i < 16; i++) _mm512_store_ps(dst + i * ds, r[i]);
+}
+
+// Depth p0..<p0+kc (positions), columns j0..<j0+nc (kernel taps) of the transposed implicit im2col
+// matrix, as a weight gradient dW = dY · im2colᵀ reads it, into NR-column panels. For each 32
+// positions, every tap's 32 values are one conv_row (contiguous in the image for stride 1), then
+// 32×32 blocks are transposed into the panel: no im2col matrix, and no gather of scattered taps.
+__attribute__((target("avx512f")))
+static void conv_t_block(const gemm_args *g, size_t p0, size_t pcount, size_t j0, size_t cols, float block[NR][NR]) {
+    const ck_conv_geometry *cv = g->conv;
+    const size_t taps = cv->kh * cv->kw;
+    conv_run runs[NR];
+    int nruns = conv_runs(cv, p0, pcount, runs);
+    for (size_t t = 0; t < NR; t++) {
+        if (t >= cols) { memset(block[t], 0, sizeof block[t]); continue; }
+        size_t j = j0 + t, tap = j % taps;
+        conv_row(cv, runs, nruns, j / taps, (long)(tap / cv->kw), (long)(tap % cv->kw), block[t]);
+    }
+}
+
+__attribute__((target("avx512f")))
+static void pack_b_conv_t(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc, float *dst) {
+    float block[NR][NR] __attribute__((aligned(64)));
+    float rows[NR][NR] __attribute__((aligned(64)));
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t cols = nc - jr < NR ? nc - jr : NR;
+        float *panel = dst + jr * kc;
+        for (size_t pb = 0; pb < kc; pb += NR) {
+            size_t pcount = kc - pb < NR ? kc - pb : NR;
+            conv_t_block(g, p0 + pb, pcount, j0 + jr, cols, block);   // block[tap][position]
+            // rows[position][tap] = block[tap][position], in four 16×16 transposes.
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++) transpose16(&block[16 * a][16 * b], NR, &rows[16 * b][16 * a], NR);
+            memcpy(panel + pb * NR, rows, pcount * NR * sizeof(float));
+        }
+    }
+}
+
 // Writes the 24 accumulators c0a…cBb of a rows×cols tile: C = alpha·sum + beta·C, masked at the edges.
 #define STORE_ROW(i, x, y) if (i < rows) { \
         float *row = c + (size_t)(i) * ldc; \
@@ -366,6 +424,31 @@ static void pack_b_conv_bf16(const gemm_args *g, size_t p0, size_t kc, size_t j0
     }
 }
 
+// As pack_b_conv_t, in bf16 depth pairs as pack_b_bf16 lays them out.
+__attribute__((target("avx512f")))
+static void pack_b_conv_t_bf16(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc, uint32_t *dst) {
+    float block[NR][NR] __attribute__((aligned(64)));
+    float rows[NR][NR] __attribute__((aligned(64)));
+    const size_t pairs = (kc + 1) / 2;
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t cols = nc - jr < NR ? nc - jr : NR;
+        uint32_t *panel = dst + jr * pairs;
+        for (size_t pb = 0; pb < kc; pb += NR) {
+            size_t pcount = kc - pb < NR ? kc - pb : NR;
+            conv_t_block(g, p0 + pb, pcount, j0 + jr, cols, block);
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++) transpose16(&block[16 * a][16 * b], NR, &rows[16 * b][16 * a], NR);
+            // Positions beyond pcount are zero (conv_run covers pcount lanes only), so an odd last pair pads with 0.
+            for (size_t pp = 0; pp < pcount; pp += 2) {
+                for (int h = 0; h < 2; h++) {
+                    __m512i lo = bf16_round16(_mm512_load_ps(rows[pp] + 16 * h)), hi = bf16_round16(_mm512_load_ps(rows[pp + 1] + 16 * h));
+                    _mm512_store_si512((__m512i *)(panel + (pb + pp) / 2 * NR + 16 * h), _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+                }
+            }
+        }
+    }
+}
+
 // As micro_kernel over packed bf16 pairs: one dot-product instruction does two depth steps.
 __attribute__((target("avx512f,avx512bf16")))
 static void micro_kernel_bf16(size_t pairs, const uint32_t *restrict pa, const uint32_t *restrict pb, float *c, size_t ldc,
@@ -440,7 +523,9 @@ static void gemm_block(const gemm_args *g, const buffers *t, size_t i0, size_t i
             if (g->bf16) pack_a_bf16(g, ic, mb, pc, kc, (uint32_t *)buffer_a); else pack_a(g, ic, mb, pc, kc, buffer_a);
             for (size_t jc = j0; jc < j1; jc += NB) {
                 size_t nb = j1 - jc < NB ? j1 - jc : NB;
-                if (g->conv) {
+                if (g->conv && g->conv_transposed) {
+                    if (g->bf16) pack_b_conv_t_bf16(g, pc, kc, jc, nb, (uint32_t *)buffer_b); else pack_b_conv_t(g, pc, kc, jc, nb, buffer_b);
+                } else if (g->conv) {
                     if (g->bf16) pack_b_conv_bf16(g, pc, kc, jc, nb, (uint32_t *)buffer_b); else pack_b_conv(g, pc, kc, jc, nb, buffer_b);
                 } else {
                     if (g->bf16) pack_b_bf16(g, pc, kc, jc, nb, (uint32_t *)buffer_b); else pack_b(g, pc, kc, jc, nb, buffer_b);
@@ -486,10 +571,10 @@ static void run_part(void *ctx, int index) {
 
 static void gemm(int bf16, int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                  const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads, const ck_conv_geometry *conv,
-                 size_t flip_taps) {
+                 int conv_transposed, size_t flip_taps) {
 #if defined(__x86_64__)
     if (m == 0 || n == 0) return;
-    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bf16, conv, flip_taps };
+    gemm_args g = { transA, transB, m, n, k, alpha, beta, a, lda, b, ldb, c, ldc, bf16, conv, conv_transposed, flip_taps };
     if (k == 0) {
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j];
@@ -507,27 +592,37 @@ static void gemm(int bf16, int transA, int transB, size_t m, size_t n, size_t k,
     ck_parallel(parts, parts, run_part, &s);
 #else
     (void)bf16; (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
-    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)threads; (void)conv; (void)flip_taps;
+    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc; (void)threads; (void)conv; (void)conv_transposed; (void)flip_taps;
     abort();
 #endif
 }
 
 void ck_sgemm(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
               const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
-    gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL, 0);
+    gemm(0, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL, 0, 0);
 }
 
 void ck_sgemm_bf16(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                    const float *b, size_t ldb, float beta, float *c, size_t ldc, int threads) {
-    gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL, 0);
+    gemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, NULL, 0, 0);
 }
 
 void ck_sgemm_conv(size_t m, const float *weights, int flip_weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
     size_t taps = conv->kh * conv->kw, k = conv->kernel_channels * taps, n = conv->images * conv->oh * conv->ow;
-    gemm(0, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv, flip_weights ? taps : 0);
+    gemm(0, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv, 0, flip_weights ? taps : 0);
 }
 
 void ck_sgemm_conv_bf16(size_t m, const float *weights, int flip_weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
     size_t taps = conv->kh * conv->kw, k = conv->kernel_channels * taps, n = conv->images * conv->oh * conv->ow;
-    gemm(1, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv, flip_weights ? taps : 0);
+    gemm(1, 0, 0, m, n, k, 1, weights, k, NULL, 0, 0, c, ldc, threads, conv, 0, flip_weights ? taps : 0);
+}
+
+void ck_sgemm_conv_wgrad(size_t m, const float *dy, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
+    size_t k = conv->images * conv->oh * conv->ow, n = conv->kernel_channels * conv->kh * conv->kw;
+    gemm(0, 0, 0, m, n, k, 1, dy, k, NULL, 0, 0, c, ldc, threads, conv, 1, 0);
+}
+
+void ck_sgemm_conv_wgrad_bf16(size_t m, const float *dy, const ck_conv_geometry *conv, float *c, size_t ldc, int threads) {
+    size_t k = conv->images * conv->oh * conv->ow, n = conv->kernel_channels * conv->kh * conv->kw;
+    gemm(1, 0, 0, m, n, k, 1, dy, k, NULL, 0, 0, c, ldc, threads, conv, 1, 0);
 }

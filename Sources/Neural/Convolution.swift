@@ -92,20 +92,25 @@ extension Tensor {
                 }
                 inputGradientDone = true
             }
-            if g == 1 && n > 1 {
-                // The forward's batched layout: dY as [O, N·cols], one GEMM each for dW and dcol.
-                let wide = n * cols
-                var gWide = [Float].unfilled(oc * wide)
-                gout.data.withUnsafeBufferPointer { src in
-                    gWide.withUnsafeMutableBufferPointer { dst in
-                        for b in 0..<n {
-                            for ch in 0..<oc {
-                                (dst.baseAddress! + ch * wide + b * cols).update(from: src.baseAddress! + (b * oc + ch) * cols, count: cols)
-                            }
-                        }
+            // dW as an implicit GEMM too: dY [O, N·cols] times the image's patches, which the kernel
+            // packs transposed straight from x (no im2col matrix, no gather of its columns).
+            var weightGradientDone = false
+            if weight.tracksGrad, g == 1, let product = Self.implicitWeightGradient() {
+                let dy = n > 1 ? Self.batched(gout.data, images: n, channels: oc, cols: cols) : gout.data
+                x.data.withUnsafeBufferPointer { xp in
+                    var cv = ck_conv_geometry(x: xp.baseAddress!, images: n, channels: c, channel0: 0, kernel_channels: c, h: h, w: w,
+                                              kh: kh, kw: kw, sh: sh, sw: sw, ph: ph, pw: pw, oh: oh, ow: ow)
+                    dy.withUnsafeBufferPointer { dp in
+                        gw.withUnsafeMutableBufferPointer { product(oc, dp.baseAddress!, &cv, $0.baseAddress!, kdim, Int32(BLAS.threads)) }
                     }
                 }
-                if weight.tracksGrad {
+                weightGradientDone = true
+            }
+            if g == 1 && n > 1 && ((weight.tracksGrad && !weightGradientDone) || (x.tracksGrad && !inputGradientDone)) {
+                // The forward's batched layout: dY as [O, N·cols], one GEMM each for dW and dcol.
+                let wide = n * cols
+                let gWide = Self.batched(gout.data, images: n, channels: oc, cols: cols)
+                if weight.tracksGrad && !weightGradientDone {
                     var col = [Float].unfilled(kdim * wide)
                     for b in 0..<n { geo.im2colParallel(x.data, image: b, channel0: 0, channels: c, into: &col, rowStride: wide, columnOffset: b * cols) }
                     BLAS.gemm(transA: false, transB: true, m: oc, n: kdim, k: wide, gWide, col, &gw)
@@ -115,12 +120,12 @@ extension Tensor {
                     BLAS.gemm(transA: true, transB: false, m: kdim, n: wide, k: oc, weight.data, gWide, &gcol)
                     for b in 0..<n { geo.col2imParallel(gcol, image: b, channels: c, into: &gx, rowStride: wide, columnOffset: b * cols) }
                 }
-            } else {
+            } else if g > 1 || n == 1 {
                 var col = [Float].unfilled(kdim * cols), gcol = [Float].unfilled(kdim * cols)
                 for b in 0..<n {
                     for gi in 0..<g {
                         let gOff = (b * oc + gi * ocg) * cols
-                        if weight.tracksGrad {
+                        if weight.tracksGrad && !weightGradientDone {
                             geo.im2col(x.data, image: b, channel0: gi * cg, channels: cg, into: &col)
                             // dW[ocg, kdim] += dY[ocg, cols] · colᵀ
                             BLAS.gemm(transA: false, transB: true, m: ocg, n: kdim, k: cols, gout.data, aOffset: gOff, col,
@@ -219,6 +224,32 @@ extension Tensor {
                 unbatch(wideOut, into: &out, images: images, channels: outChannels, cols: cols)
             }
         }
+    }
+
+    /// A convolution's weight gradient for this thread's matrix precision, where the CPU runs it.
+    typealias WeightGradientProduct = (Int, UnsafePointer<Float>, UnsafePointer<ck_conv_geometry>, UnsafeMutablePointer<Float>, Int, Int32) -> Void
+
+    static func implicitWeightGradient() -> WeightGradientProduct? {
+        if MatmulPrecision.current == .fp32 {
+            return ck_sgemm_available() != 0 ? { ck_sgemm_conv_wgrad($0, $1, $2, $3, $4, $5) } : nil
+        }
+        return ck_sgemm_bf16_available() != 0 ? { ck_sgemm_conv_wgrad_bf16($0, $1, $2, $3, $4, $5) } : nil
+    }
+
+    /// [images, channels, cols] → [channels, images·cols] (a batched product's layout).
+    static func batched(_ x: [Float], images: Int, channels: Int, cols: Int) -> [Float] {
+        let wide = images * cols
+        var out = [Float].unfilled(channels * wide)
+        x.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for b in 0..<images {
+                    for ch in 0..<channels {
+                        (dst.baseAddress! + ch * wide + b * cols).update(from: src.baseAddress! + (b * channels + ch) * cols, count: cols)
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// [channels, images·cols] (a batched product's layout) → [images, channels, cols].

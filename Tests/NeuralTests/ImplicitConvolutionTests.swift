@@ -2,8 +2,8 @@ import CKernels
 import XCTest
 @testable import Neural
 
-/// conv2d's forward pass reads the image's patches straight into the matrix product's packed panels
-/// (no im2col matrix). Every way a 32-column panel can lie over the output — inside one row, across
+/// conv2d's forward pass and its weight gradient read the image's patches straight into the matrix
+/// product's packed panels (no im2col matrix). Every way a 32-column panel can lie over the output — inside one row, across
 /// rows, across images, at the padded edges, with strides — must give the plain sum, on the AVX-512
 /// kernel and on the portable im2col path alike.
 final class ImplicitConvolutionTests: XCTestCase {
@@ -76,6 +76,49 @@ final class ImplicitConvolutionTests: XCTestCase {
             worst = max(worst, abs(Double(grad.data[((b * t.c + ci) * t.h + iy) * t.w + ix]) - sum))
         } } } }
         XCTAssertLessThan(worst, bf16 ? 1e-3 : 1e-4, "\(t)", file: file, line: line)
+    }
+
+    /// dL/dW for L = Σ y·u: u correlated with the image's patches, packed transposed from the image.
+    func checkWeightGradient(_ t: Case, bf16: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
+        let operand: (Float) -> Double = { bf16 ? Double(MatmulPrecision.bf16($0)) : Double($0) }
+        let x = Tensor(shape: [t.n, t.c, t.h, t.w], data: values(t.n * t.c * t.h * t.w, seed: 1))
+        let weight = Tensor(shape: [t.oc, t.c, t.kh, t.kw], data: values(t.oc * t.c * t.kh * t.kw, seed: 2))
+        weight.requiresGrad = true
+        let oh = (t.h + 2 * t.ph - t.kh) / t.sh + 1, ow = (t.w + 2 * t.pw - t.kw) / t.sw + 1
+        let u = values(t.n * t.oc * oh * ow, seed: 3)
+        try MatmulPrecision.run(bf16 ? .bf16 : .fp32) { () throws(NeuralError) in
+            let y = try x.conv2d(weight: weight, bias: nil, options: Conv2DOptions(stride: (t.sh, t.sw), padding: (t.ph, t.pw)))
+            try y.mul(Tensor(shape: y.shape, data: u)).sum().backward()
+        }
+        let grad = try XCTUnwrap(weight.grad, file: file, line: line)
+        var worst = 0.0, largest = 0.0
+        for o in 0..<t.oc { for ci in 0..<t.c { for ky in 0..<t.kh { for kx in 0..<t.kw {
+            var sum = 0.0
+            for b in 0..<t.n { for oy in 0..<oh { for ox in 0..<ow {
+                let iy = oy * t.sh - t.ph + ky, ix = ox * t.sw - t.pw + kx
+                guard iy >= 0, iy < t.h, ix >= 0, ix < t.w else { continue }
+                sum += operand(u[((b * t.oc + o) * oh + oy) * ow + ox]) * operand(x.data[((b * t.c + ci) * t.h + iy) * t.w + ix])
+            } } }
+            worst = max(worst, abs(Double(grad.data[((o * t.c + ci) * t.kh + ky) * t.kw + kx]) - sum))
+            largest = max(largest, abs(sum))
+        } } } }
+        // Sums over up to 2,640 positions: fp32 rounding of the running sums, relative to the largest.
+        XCTAssertLessThan(worst, (bf16 ? 1e-3 : 1e-5) * max(1, largest), "\(t)", file: file, line: line)
+    }
+
+    func testWeightGradientsGiveThePlainSum() throws {
+        for threads in [1, 2] {
+            let saved = BLAS.threads
+            BLAS.threads = threads
+            defer { BLAS.threads = saved }
+            for t in cases {
+                try checkWeightGradient(t)
+                try checkWeightGradient(t, bf16: true)
+            }
+        }
+        ck_force_portable(1)
+        defer { ck_force_portable(0) }
+        for t in cases { try checkWeightGradient(t) }
     }
 
     func testInputGradientsGiveThePlainSum() throws {

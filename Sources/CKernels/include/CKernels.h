@@ -106,5 +106,11 @@ void ck_sgemm_conv(size_t m, const float *weights, int flip_weights, const ck_co
 /// As ck_sgemm_conv with both operands rounded to bfloat16 (as ck_sgemm_bf16); call only when
 /// ck_sgemm_bf16_available.
 void ck_sgemm_conv_bf16(size_t m, const float *weights, int flip_weights, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
+/// A convolution's weight gradient C[m × kernel_channels·kh·kw] = dy[m × images·oh·ow] · Bᵀ, B the
+/// implicit im2col matrix of `conv` read from the image as it is packed; AVX-512, call only when
+/// ck_sgemm_available.
+void ck_sgemm_conv_wgrad(size_t m, const float *dy, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
+/// As ck_sgemm_conv_wgrad with both operands rounded to bfloat16; call only when ck_sgemm_bf16_available.
+void ck_sgemm_conv_wgrad_bf16(size_t m, const float *dy, const ck_conv_geometry *conv, float *c, size_t ldc, int threads);
 
 #endif

@@ -139,7 +139,17 @@ def main():
     for threads, n_pp, b in rows:
         lines.append(f"| {threads} | {b['pp_ours']:.0f} | {b['pp_ref']:.0f} | **{b['pp_ours'] / b['pp_ref']:.2f}×** | "
                      f"{b['tg_ours']:.0f} | {b['tg_ref']:.0f} | **{b['tg_ours'] / b['tg_ref']:.2f}×** |")
-    lines += ["", f"Prompt length: {rows[0][1]} tokens (llama.cpp's count; Atelier's tokenizer gives the same ids).", "",
+    lines += ["", f"Prompt length: {rows[0][1]} tokens (llama.cpp's count; Atelier's tokenizer gives the same ids)."]
+    # A peer that gains nothing from a second thread was most likely held to one (an inherited
+    # OMP_THREAD_LIMIT did that once): that row's ratio would say nothing about the engines.
+    by_threads = {t: b for t, _, b in rows}
+    if len(by_threads) > 1 and 1 in by_threads:
+        one, most = by_threads[1], by_threads[max(by_threads)]
+        for key, what in (("pp_ref", "prompt processing"), ("tg_ref", "generation")):
+            if most[key] < 1.05 * one[key]:
+                lines.append(f"- llama.cpp's {what} did not scale in this run: {one[key]:.0f} tok/s on 1 thread, "
+                             f"{most[key]:.0f} on {max(by_threads)}; the 1-thread row is the like-for-like comparison.")
+    lines += ["",
               "Constrained decoding (the same JSON Schema on both: an object of 4 required properties, a bounded integer, "
               "a string array; greedy, up to 96 tokens). Atelier checks the first draw alone and computes a full mask only "
               "when it is refused (llama.cpp's own strategy); the full-mask row computes the whole vocabulary's mask "

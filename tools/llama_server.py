@@ -123,6 +123,9 @@ def main():
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
+    # llama.cpp's CPU backend runs --threads through OpenMP, which reads OMP_THREAD_LIMIT once, when it
+    # loads: an inherited limit (the Makefile sets 1 for Tesseract) would hold it to one thread.
+    os.environ.pop("OMP_THREAD_LIMIT", None)
     import xllamacpp as xlc
 
     p = xlc.CommonParams()

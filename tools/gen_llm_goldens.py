@@ -20,6 +20,10 @@ How the numbers were obtained: tools/llama_server.py (xllamacpp's in-process lla
                 kernels on this CPU): the reference's own numerical spread.
   * metadata / tensors: read straight from the GGUF file by the tiny reader below.
 
+The reference's numerics: the xllamacpp wheel's ggml is an AVX2 build (its shared object holds no
+AVX-512 instruction), so on any CPU its products, softmax and SwiGLU take ggml's 8-lane AVX2 paths
+(including the AVX2 ggml_v_expf polynomial in SwiGLU), not the AVX-512 ones.
+
 Run from the repository root: .venv/bin/python tools/gen_llm_goldens.py
 Writes Tests/PlannerTests/Goldens/smollm2-135m-q4_1.json (deterministic: a rerun is byte-identical).
 """

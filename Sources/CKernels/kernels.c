@@ -4,6 +4,15 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// The 8 lanes' sum: halves, then pairs, then the last two.
+__attribute__((target("avx")))
+static inline float hsum8(__m256 s) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+}
+
 __attribute__((target("avx2,fma")))
 static inline float dot_avx2(const float *a, const float *b, size_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
@@ -15,11 +24,7 @@ static inline float dot_avx2(const float *a, const float *b, size_t n) {
         s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
     }
     for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-    float r = _mm_cvtss_f32(h);
+    float r = hsum8(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     for (; i < n; i++) r += a[i] * b[i];
     return r;
 }
@@ -111,15 +116,6 @@ void ck_dot_gather_f32(const float *base, const int32_t *ids, size_t count, size
 
 // MARK: - bfloat16 rows
 
-void ck_round_bf16(const float *x, uint16_t *out, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        uint32_t b;
-        __builtin_memcpy(&b, x + i, 4);
-        if ((b & 0x7FFFFFFF) > 0x7F800000) { out[i] = (uint16_t)((b >> 16) | 0x40); continue; }   // NaN stays NaN
-        out[i] = (uint16_t)((b + 0x7FFF + ((b >> 16) & 1)) >> 16);
-    }
-}
-
 static inline float dot_bf16_portable(const uint16_t *a, const uint16_t *b, size_t n) {
     float s = 0;
     for (size_t i = 0; i < n; i++) {
@@ -161,11 +157,7 @@ static inline float dot_bf16_avx2(const uint16_t *a, const uint16_t *b, size_t n
         s0 = _mm256_fmadd_ps(xl, yl, s0);
         s1 = _mm256_fmadd_ps(xh, yh, s1);
     }
-    __m256 s = _mm256_add_ps(s0, s1);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-    float r = _mm_cvtss_f32(h);
+    float r = hsum8(_mm256_add_ps(s0, s1));
     if (i < n) r += dot_bf16_portable(a + i, b + i, n - i);
     return r;
 }
@@ -261,12 +253,6 @@ static void rows_q8_0_portable(const uint8_t *base, size_t row_bytes, size_t r0,
 #if defined(__x86_64__)
 #define QTARGET __attribute__((target("avx2,fma,f16c")))
 
-QTARGET static inline float hsum_ps(__m256 s) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-    return _mm_cvtss_f32(h);
-}
 
 /// 16 bytes of nibbles → 32 bytes: low nibbles first (values 0..15 of the block), then high ones.
 QTARGET static inline __m256i nibbles(const uint8_t *qs) {
@@ -311,7 +297,7 @@ QTARGET static void rows_q4_0_avx2(const uint8_t *base, size_t row_bytes, size_t
             float d = _cvtsh_ss(load_u16(p)) * dx[b];
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d), madd_ss(w, x), acc);
         }
-        out[r] = hsum_ps(acc);
+        out[r] = hsum8(acc);
     }
 }
 
@@ -328,7 +314,7 @@ QTARGET static void rows_q4_1_avx2(const uint8_t *base, size_t row_bytes, size_t
             mins += _cvtsh_ss(load_u16(p + 2)) * sx[b];
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d), madd_us(nibbles(p + 4), x), acc);
         }
-        out[r] = hsum_ps(acc) + mins;
+        out[r] = hsum8(acc) + mins;
     }
 }
 
@@ -344,7 +330,7 @@ QTARGET static void rows_q8_0_avx2(const uint8_t *base, size_t row_bytes, size_t
             float d = _cvtsh_ss(load_u16(p)) * dx[b];
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d), madd_ss(w, x), acc);
         }
-        out[r] = hsum_ps(acc);
+        out[r] = hsum8(acc);
     }
 }
 #endif
@@ -400,7 +386,7 @@ TARGET static void NAME(const uint8_t *base, size_t row_bytes, size_t r0, size_t
                     if (HAS_MIN) mins[k] += mw * sx[t * blocks + b];                                        \
                 }                                                                                           \
             }                                                                                               \
-            for (size_t k = 0; k < nt; k++) out[(t0 + k) * out_stride + r] = hsum_ps(acc[k]) + mins[k];     \
+            for (size_t k = 0; k < nt; k++) out[(t0 + k) * out_stride + r] = hsum8(acc[k]) + mins[k];     \
         }                                                                                                   \
     }                                                                                                       \
 }

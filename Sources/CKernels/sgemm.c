@@ -32,6 +32,18 @@
 // its time waiting for the rows its panels were packed from.
 #define PREFETCH_PANELS 4
 
+// bfloat16 bits of x, rounded to nearest with ties to even (as MatmulPrecision.bf16); NaN stays NaN.
+static inline uint32_t bf16_bits(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0u | ((u >> 16) & 0x8000u);
+    return (u + 0x7FFFu + ((u >> 16) & 1)) >> 16;
+}
+
+void ck_round_bf16(const float *x, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = (uint16_t)bf16_bits(x[i]);
+}
+
 int ck_sgemm_available(void) { return ck_uses_avx512(); }
 
 int ck_sgemm_bf16_available(void) {
@@ -260,19 +272,25 @@ static void conv_t_block(const gemm_args *g, size_t p0, size_t pcount, size_t j0
     }
 }
 
+// rows[position][tap] for positions p0..<p0+pcount and taps j0..<j0+cols (zero beyond them): one
+// conv_row per tap, then four 16×16 transposes.
+__attribute__((target("avx512f")))
+static void conv_t_rows(const gemm_args *g, size_t p0, size_t pcount, size_t j0, size_t cols, float rows[NR][NR]) {
+    float block[NR][NR] __attribute__((aligned(64)));
+    conv_t_block(g, p0, pcount, j0, cols, block);   // block[tap][position]
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) transpose16(&block[16 * a][16 * b], NR, &rows[16 * b][16 * a], NR);
+}
+
 __attribute__((target("avx512f")))
 static void pack_b_conv_t(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc, float *dst) {
-    float block[NR][NR] __attribute__((aligned(64)));
     float rows[NR][NR] __attribute__((aligned(64)));
     for (size_t jr = 0; jr < nc; jr += NR) {
         size_t cols = nc - jr < NR ? nc - jr : NR;
         float *panel = dst + jr * kc;
         for (size_t pb = 0; pb < kc; pb += NR) {
             size_t pcount = kc - pb < NR ? kc - pb : NR;
-            conv_t_block(g, p0 + pb, pcount, j0 + jr, cols, block);   // block[tap][position]
-            // rows[position][tap] = block[tap][position], in four 16×16 transposes.
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++) transpose16(&block[16 * a][16 * b], NR, &rows[16 * b][16 * a], NR);
+            conv_t_rows(g, p0 + pb, pcount, j0 + jr, cols, rows);
             memcpy(panel + pb * NR, rows, pcount * NR * sizeof(float));
         }
     }
@@ -320,14 +338,6 @@ static void micro_kernel(size_t kc, const float *restrict pa, const float *restr
         pb += NR;
     }
     STORE_TILE
-}
-
-// bfloat16 bits of x, rounded to nearest with ties to even (as MatmulPrecision.bf16); NaN stays NaN.
-static inline uint32_t bf16_bits(float x) {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0u | ((u >> 16) & 0x8000u);
-    return (u + 0x7FFFu + ((u >> 16) & 1)) >> 16;
 }
 
 // As pack_a, in bf16: each 32-bit slot holds the depth pair (p, p + 1) of one row, p in the low half.
@@ -427,7 +437,6 @@ static void pack_b_conv_bf16(const gemm_args *g, size_t p0, size_t kc, size_t j0
 // As pack_b_conv_t, in bf16 depth pairs as pack_b_bf16 lays them out.
 __attribute__((target("avx512f")))
 static void pack_b_conv_t_bf16(const gemm_args *g, size_t p0, size_t kc, size_t j0, size_t nc, uint32_t *dst) {
-    float block[NR][NR] __attribute__((aligned(64)));
     float rows[NR][NR] __attribute__((aligned(64)));
     const size_t pairs = (kc + 1) / 2;
     for (size_t jr = 0; jr < nc; jr += NR) {
@@ -435,9 +444,7 @@ static void pack_b_conv_t_bf16(const gemm_args *g, size_t p0, size_t kc, size_t 
         uint32_t *panel = dst + jr * pairs;
         for (size_t pb = 0; pb < kc; pb += NR) {
             size_t pcount = kc - pb < NR ? kc - pb : NR;
-            conv_t_block(g, p0 + pb, pcount, j0 + jr, cols, block);
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++) transpose16(&block[16 * a][16 * b], NR, &rows[16 * b][16 * a], NR);
+            conv_t_rows(g, p0 + pb, pcount, j0 + jr, cols, rows);
             // Positions beyond pcount are zero (conv_run covers pcount lanes only), so an odd last pair pads with 0.
             for (size_t pp = 0; pp < pcount; pp += 2) {
                 for (int h = 0; h < 2; h++) {

@@ -18,8 +18,8 @@ public struct DependencyGraph: Codable, Sendable {
         let all = Set(RepositoryFiles.list(root).files)
         if !isDir.boolValue {
             let source = try SourceFile.read(path)
-            let parsed = source.language.grammar.map { source.language.name != "swift" || GrammarLibrary.shared.isLoadable($0) } ?? false
-            let refs = !parsed ? (source.language.name == "swift" ? Imports.swift(source.text) : []) : Imports.of(try SyntaxTree(source))
+            let refs = !GrammarLibrary.shared.parses(source.language)
+                ? (source.language.name == "swift" ? Imports.swift(source.text) : []) : Imports.of(try SyntaxTree(source))
             let resolved = refs.map { r -> ImportRef in
                 var r = r
                 r.resolved = Imports.resolve(r, from: path, language: source.language.name, files: all, root: root)

@@ -17,7 +17,7 @@ public struct FileAnalysis: Sendable {
     public static func analyze(_ path: String, limits: SourceFile.Limits = SourceFile.Limits()) throws -> FileAnalysis {
         let source = try SourceFile.read(path, limits: limits)
         let hash = SHA256.hex(source.bytes)
-        guard let grammar = source.language.grammar, source.language.name != "swift" || GrammarLibrary.shared.isLoadable(grammar) else {
+        guard GrammarLibrary.shared.parses(source.language) else {
             // No grammar (or Swift's was not built): ctags for definitions, line counts only, imports by line for Swift.
             let symbols = (try? CtagsOutline.outline(path: path, language: source.language)) ?? []
             let c = source.lineCounts(commentLines: Self.slashCommentLines(source.text))

@@ -60,11 +60,17 @@ public final class GrammarLibrary: @unchecked Sendable {
         }
     }
 
-    /// Whether a grammar can be loaded here (a grammar the bootstrap builds may be missing).
-    func isLoadable(_ symbol: String) -> Bool { (try? language(symbol)) != nil }
+    /// Whether a file of this language is parsed with its grammar. Swift's grammar is built by the
+    /// bootstrap and may be missing (no C compiler): Swift files then fall back to reading imports by
+    /// line. For the others a missing grammar is an error the caller reports.
+    func parses(_ spec: LanguageSpec) -> Bool {
+        guard let grammar = spec.grammar else { return false }
+        return spec.name != "swift" || (try? language(grammar)) != nil
+    }
 
     /// The grammar `tree_sitter_<symbol>`, checked against the runtime's ABI range.
     func language(_ symbol: String) throws -> OpaquePointer {
+        if let l = lock.withLock({ loaded[symbol] }) { return l }
         let own = Self.ownLibrary(symbol)
         let path = FileManager.default.fileExists(atPath: own) ? own : Self.path
         let h = try open(path)

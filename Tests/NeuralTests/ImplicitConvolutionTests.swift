@@ -52,18 +52,25 @@ final class ImplicitConvolutionTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-4, "\(t)", file: file, line: line)
     }
 
-    /// dL/dx for L = Σ y·u: with stride 1 a convolution of u by the flipped weights (implicit GEMM too).
-    func checkInputGradient(_ t: Case, bf16: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
-        let operand: (Float) -> Double = { bf16 ? Double(MatmulPrecision.bf16($0)) : Double($0) }
+    /// L = Σ conv(x, weight)·u after its backward pass, with only x (or only the weight) tracking its
+    /// gradient, so each check runs the one path it is about.
+    func backward(_ t: Case, bf16: Bool, inputGradient: Bool) throws -> (x: Tensor, weight: Tensor, u: [Float], oh: Int, ow: Int) {
         let x = Tensor(shape: [t.n, t.c, t.h, t.w], data: values(t.n * t.c * t.h * t.w, seed: 1))
         let weight = Tensor(shape: [t.oc, t.c, t.kh, t.kw], data: values(t.oc * t.c * t.kh * t.kw, seed: 2))
-        x.requiresGrad = true
+        if inputGradient { x.requiresGrad = true } else { weight.requiresGrad = true }
         let oh = (t.h + 2 * t.ph - t.kh) / t.sh + 1, ow = (t.w + 2 * t.pw - t.kw) / t.sw + 1
         let u = values(t.n * t.oc * oh * ow, seed: 3)
         try MatmulPrecision.run(bf16 ? .bf16 : .fp32) { () throws(NeuralError) in
             let y = try x.conv2d(weight: weight, bias: nil, options: Conv2DOptions(stride: (t.sh, t.sw), padding: (t.ph, t.pw)))
             try y.mul(Tensor(shape: y.shape, data: u)).sum().backward()
         }
+        return (x, weight, u, oh, ow)
+    }
+
+    /// dL/dx for L = Σ y·u: with stride 1 a convolution of u by the flipped weights (implicit GEMM too).
+    func checkInputGradient(_ t: Case, bf16: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
+        let operand: (Float) -> Double = { bf16 ? Double(MatmulPrecision.bf16($0)) : Double($0) }
+        let (x, weight, u, oh, ow) = try backward(t, bf16: bf16, inputGradient: true)
         let grad = try XCTUnwrap(x.grad, file: file, line: line)
         var worst = 0.0
         for b in 0..<t.n { for ci in 0..<t.c { for iy in 0..<t.h { for ix in 0..<t.w {
@@ -81,15 +88,7 @@ final class ImplicitConvolutionTests: XCTestCase {
     /// dL/dW for L = Σ y·u: u correlated with the image's patches, packed transposed from the image.
     func checkWeightGradient(_ t: Case, bf16: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
         let operand: (Float) -> Double = { bf16 ? Double(MatmulPrecision.bf16($0)) : Double($0) }
-        let x = Tensor(shape: [t.n, t.c, t.h, t.w], data: values(t.n * t.c * t.h * t.w, seed: 1))
-        let weight = Tensor(shape: [t.oc, t.c, t.kh, t.kw], data: values(t.oc * t.c * t.kh * t.kw, seed: 2))
-        weight.requiresGrad = true
-        let oh = (t.h + 2 * t.ph - t.kh) / t.sh + 1, ow = (t.w + 2 * t.pw - t.kw) / t.sw + 1
-        let u = values(t.n * t.oc * oh * ow, seed: 3)
-        try MatmulPrecision.run(bf16 ? .bf16 : .fp32) { () throws(NeuralError) in
-            let y = try x.conv2d(weight: weight, bias: nil, options: Conv2DOptions(stride: (t.sh, t.sw), padding: (t.ph, t.pw)))
-            try y.mul(Tensor(shape: y.shape, data: u)).sum().backward()
-        }
+        let (x, weight, u, oh, ow) = try backward(t, bf16: bf16, inputGradient: false)
         let grad = try XCTUnwrap(weight.grad, file: file, line: line)
         var worst = 0.0, largest = 0.0
         for o in 0..<t.oc { for ci in 0..<t.c { for ky in 0..<t.kh { for kx in 0..<t.kw {

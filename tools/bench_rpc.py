@@ -11,7 +11,10 @@ What it measures, for `tools/call schema_validate` (a small object schema, valid
   stdio, 1 client, one request at a time   latency (p50/p99) and the resulting rate
   tcp,   1 client and 16 clients           Atelier: `serve --tcp 127.0.0.1:PORT`, newline-delimited
                                            JSON-RPC on raw sockets, one thread per client, each
-                                           sending one request at a time.
+                                           sending one request at a time, then keeping 16 in flight.
+  tcp floor                                the same client against a bare poll server that answers
+                                           with a fixed result (`bench rpc-load --echo-floor`): the
+                                           most a closed-loop client can get from this machine.
                                            Python: the SDK's own network transport, Streamable HTTP
                                            (uvicorn, JSON responses, one keep-alive HTTP connection
                                            and MCP session per client); --python-net tcp uses the
@@ -63,6 +66,8 @@ PEER_SCRIPT = REPO_ROOT / "tools" / "bench_rpc_peer.py"
 BENCH_CONFIG = REPO_ROOT / "examples" / "bench-config.yaml"
 HANDSHAKE_VERSION = "2025-11-25"
 WINDOW = 16
+# TCP configurations as (requests in flight per client, clients).
+TCP_CONFIGS = ((1, 1), (1, 16), (WINDOW, 1), (WINDOW, 16))
 FANOUT = 16
 WARMUP = 20
 
@@ -465,15 +470,22 @@ def loadgen_rows(binary: str, atelier_stdio: list[str], atelier_tcp: list[str], 
     for side, argv, port, n in (("atelier", atelier_tcp, atelier_port, n_atelier), ("python", python_tcp, python_port, n_python)):
         try:
             with tcp_server(argv, port, logs, f"{side}-net"):
-                nets[side] = [measure(f"{side} tcp {c} client(s)",
-                                      lambda c=c, port=port, n=n: loadgen(binary, ["--tcp", f"127.0.0.1:{port}"], c, 1, n, max_s))
-                              for c in (1, 16)]
+                nets[side] = [measure(f"{side} tcp {c} client(s) window {w}",
+                                      lambda c=c, w=w, port=port, n=n: loadgen(binary, ["--tcp", f"127.0.0.1:{port}"], c, w, n, max_s))
+                              for w, c in TCP_CONFIGS]
         except Exception as exc:  # noqa: BLE001
             log(f"{side}: network server failed: {type(exc).__name__}: {exc}")
-            nets[side] = [f"failed ({type(exc).__name__})"] * 2
-    rows.append((nets["atelier"][0], nets["python"][0]))
-    rows.append((nets["atelier"][1], nets["python"][1]))
+            nets[side] = [f"failed ({type(exc).__name__})"] * len(TCP_CONFIGS)
+    rows += list(zip(nets["atelier"], nets["python"]))
     return rows
+
+
+def floor_rows(binary: str, n: int, max_s: float) -> list[Stats | str]:
+    """The same client against a bare poll server that answers every line with a fixed result: what
+    this machine's loopback and scheduler allow, for the closed-loop TCP configurations."""
+    return [measure(f"floor tcp {c} client(s) window {w}",
+                    lambda c=c, w=w: loadgen(binary, ["--echo-floor"], c, w, n, max_s))
+            for w, c in TCP_CONFIGS if w == 1]
 
 
 # --------------------------------------------------------------------------- the run
@@ -602,8 +614,8 @@ def fmt_ratio(a: Stats | str, b: Stats | str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("binary", nargs="?", help="the atelier binary")
-    parser.add_argument("--n-atelier", type=int, default=2000, help="requests per configuration for Atelier")
-    parser.add_argument("--n-python", type=int, default=400, help="requests per configuration for the Python peer")
+    parser.add_argument("--n-atelier", type=int, default=10000, help="requests per configuration for Atelier")
+    parser.add_argument("--n-python", type=int, default=1000, help="requests per configuration for the Python peer")
     parser.add_argument("--max-config-s", type=float, default=6.0, help="stop a configuration after this long")
     parser.add_argument("--python-net", choices=["http", "tcp"], default="http",
                         help="Python peer's network transport: SDK Streamable HTTP (default) or the raw-TCP adapter")
@@ -655,13 +667,15 @@ def main() -> int:
         r = loadgen_rows(binary, atelier_stdio, atelier_tcp, atelier_port, python_stdio, python_tcp, python_port,
                          args.n_atelier, args.n_python, args.max_config_s, logs)
         (a_piped, p_piped), (a_serial, p_serial) = r[0], r[1]
-        a_net, p_net = [r[2][0], r[3][0]], [r[2][1], r[3][1]]
+        a_net, p_net = [a for a, _ in r[2:]], [p for _, p in r[2:]]
+        floors = floor_rows(binary, args.n_atelier, args.max_config_s)
     else:
         a_piped, a_serial = stdio_rows("atelier", atelier_stdio, args.n_atelier, args.max_config_s, logs)
         p_piped, p_serial = stdio_rows("python", python_stdio, args.n_python, args.max_config_s, logs)
         a_net = net_rows("atelier", atelier_tcp, atelier_port, lambda: tcp_link("127.0.0.1", atelier_port),
                          args.n_atelier, args.max_config_s, logs)
         p_net = net_rows("python", python_net, python_port, python_connect, args.n_python, args.max_config_s, logs)
+        floors = []
     fan = [] if args.no_fanout or atelier_fanout is None else fanout(atelier_fanout, plan_params, logs)
     total = time.perf_counter() - started
     log(f"done in {total:.1f} s; server stderr logs in {logs.dir}")
@@ -669,9 +683,10 @@ def main() -> int:
     rows = [
         Row("stdio, pipelined (window 16)", "1", a_piped, p_piped),
         Row("stdio, one at a time", "1", a_serial, p_serial),
-        Row("tcp (python: see below)", "1", a_net[0], p_net[0]),
-        Row("tcp (python: see below)", "16", a_net[1], p_net[1]),
     ]
+    tcp_names = {1: "tcp, one at a time", WINDOW: f"tcp, pipelined (window {WINDOW})"}
+    configs = TCP_CONFIGS if use_loadgen else ((1, 1), (1, 16))
+    rows += [Row(f"{tcp_names[w]} (python: see below)", str(c), a, p) for (w, c), a, p in zip(configs, a_net, p_net)]
     out: list[str] = []
     print = lambda line="": out.append(line)  # noqa: E731 - collect the section, then print and save it
     print("## RPC")
@@ -693,11 +708,22 @@ def main() -> int:
           + (f"Both sides are driven by the same compiled client (`atelier bench rpc-load`: one thread per connection, "
             f"closed loop) on this machine." if use_loadgen else
             f"Both sides are driven by the same Python client on this machine, so very high rates are client-bound."))
-    errors = [(name, s) for name, s in (("atelier stdio pipelined", a_piped), ("atelier stdio serial", a_serial),
-                                         ("atelier tcp 1", a_net[0]), ("atelier tcp 16", a_net[1]),
-                                         ("python stdio pipelined", p_piped), ("python stdio serial", p_serial),
-                                         ("python net 1", p_net[0]), ("python net 16", p_net[1]))
-              if isinstance(s, Stats) and s.errors]
+    if floors:
+        print()
+        print("| tcp, one at a time | clients | floor req/s | floor / python | atelier / floor |")
+        print("|---|---|---|---|---|")
+        for row, floor in zip((r for r in rows if r.transport.startswith("tcp, one at a time")), floors):
+            share = "—" if isinstance(floor, str) or isinstance(row.atelier, str) or floor.rps == 0 else f"{row.atelier.rps / floor.rps:.0%}"
+            print(f"| floor: bare poll server, fixed answer | {row.clients} | {fmt_rps(floor)} | "
+                  f"{fmt_ratio(floor, row.python)} | {share} |")
+        print()
+        print("The floor is the same client against `atelier bench rpc-load --echo-floor`: a bare `poll` loop per core "
+              "that answers each line with a fixed result and does no JSON, MCP or tool work. With one request in "
+              "flight per client, each round trip costs two loopback writes and two thread wakeups whatever the "
+              "server does, so floor / python is the highest ratio any server could show in those rows on this "
+              "machine. The pipelined rows measure the servers' own throughput.")
+    errors = [(f"{row.transport} x{row.clients} {side}", s) for row in rows
+              for side, s in (("atelier", row.atelier), ("python", row.python)) if isinstance(s, Stats) and s.errors]
     for name, s in errors:
         print(f"\nWARNING: {name}: {s.errors} failed calls; first: {s.first_error}")
     if fan:
@@ -713,7 +739,7 @@ def main() -> int:
     sys.stdout.write(text)
     if not args.no_write:
         update_section(REPO_ROOT / "BENCHMARKS.md", "## RPC", text)
-    failed = any(isinstance(x, str) for x in (a_piped, a_serial, p_piped, p_serial, *a_net, *p_net))
+    failed = any(isinstance(x, str) for x in (a_piped, a_serial, p_piped, p_serial, *a_net, *p_net, *floors))
     return 1 if failed or errors else 0
 
 

@@ -15,6 +15,8 @@ struct RPCLoadBench: ParsableCommand {
 
     @Option(name: .long, help: "Server at HOST:PORT (newline-delimited JSON-RPC over TCP).") var tcp: String?
     @Option(name: .long, help: "Command line of a stdio server to start (one client).") var spawn: String?
+    @Flag(name: .long, help: "Drive a bare in-process epoll server that answers every line with a fixed result: the machine's floor for a TCP round trip.")
+    var echoFloor = false
     @Option(name: .long) var clients: Int = 1
     @Option(name: .long, help: "Requests per client.") var requests: Int = 2000
     @Option(name: .long, help: "Requests kept in flight per client (1 = one at a time).") var window: Int = 1
@@ -23,7 +25,9 @@ struct RPCLoadBench: ParsableCommand {
     var params: String = #"{"name":"schema_validate","arguments":{"schema":{"type":"object","properties":{"id":{"type":"integer"},"name":{"type":"string"},"tags":{"type":"array","items":{"type":"string"}},"ok":{"type":"boolean"}},"required":["id","name"]},"instance":{"id":1,"name":"x","tags":["a","b"],"ok":true}}}"#
 
     func validate() throws {
-        if (tcp == nil) == (spawn == nil) { throw ValidationError("give --tcp HOST:PORT or --spawn COMMAND") }
+        if [tcp != nil, spawn != nil, echoFloor].filter({ $0 }).count != 1 {
+            throw ValidationError("give one of --tcp HOST:PORT, --spawn COMMAND or --echo-floor")
+        }
         if spawn != nil && clients != 1 { throw ValidationError("--spawn drives one stdio connection: use --clients 1") }
     }
 
@@ -131,7 +135,9 @@ struct RPCLoadBench: ParsableCommand {
             process = p
             collected.add(drive(Link(readFD: outPipe.fileHandleForReading.fileDescriptor, writeFD: inPipe.fileHandleForWriting.fileDescriptor)))
         } else {
-            let links = try (0..<clients).map { _ in try connectTCP(tcp!) }
+            var target = tcp ?? ""
+            if echoFloor { target = "127.0.0.1:\(try EchoFloorServer(threads: ProcessInfo.processInfo.activeProcessorCount).port)" }
+            let links = try (0..<clients).map { _ in try connectTCP(target) }
             let command = self
             let group = DispatchGroup()
             for link in links {

@@ -445,47 +445,107 @@ QTARGET static void round_f16_f16c(const float *x, float *y, size_t n) {
 
 #endif
 
-#if defined(__x86_64__)
-/// Two passes in f32: the scores and their maximum, then the weights (the sum in double) times V.
-QTARGET static void attend_f32_avx2(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride,
-                                    float scale, float *scores, float *out) {
-    float mx = -INFINITY;
-    for (size_t t = 0; t < len; t++) {
-        float s = dot_avx2(q, K + t * stride, hd) * scale;
-        scores[t] = s;
-        if (s > mx) mx = s;
+// Attention as llama.cpp computes it on the CPU with its default flash attention, for batches under
+// 64 queries and caches under 512 keys (its "one chunk" path): the query rounded to f16, q·k summed
+// in ggml's f16 dot-product order, an online softmax with libm's expf, and the weighted sum of values
+// kept in f16, rounded after every key. Greedy decoding follows the argmax, and a 135M model's top
+// two logits are often a few hundredths apart, so these rounding points decide whole continuations.
+
+/// q·k in ggml's vec_dot_f16 order: four 8-lane FMA accumulators over 32-value steps, summed
+/// (a0 + a2) + (a1 + a3), then lanes l and l + 4, then (t0 + t1) + (t2 + t3); a tail in double.
+static inline float dot_ggml_f16_order(const float *x, const float *y, size_t n) {
+    float acc[4][8] = {{0}};
+    size_t np = n & ~(size_t)31;
+    for (size_t i = 0; i < np; i += 32)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 8; l++) acc[j][l] = fmaf(x[i + 8 * j + l], y[i + 8 * j + l], acc[j][l]);
+    float a[8], t[4];
+    for (int l = 0; l < 8; l++) {
+        float a02 = acc[0][l] + acc[2][l], a13 = acc[1][l] + acc[3][l];
+        a[l] = a02 + a13;
     }
-    double sum = 0;
-    for (size_t t = 0; t < len; t++) { float e = expf(scores[t] - mx); scores[t] = e; sum += e; }
-    float inv = (float)(1.0 / sum);
-    for (size_t j = 0; j < hd; j++) out[j] = 0;
-    for (size_t t = 0; t < len; t++) {
-        __m256 p = _mm256_set1_ps(scores[t] * inv);
-        const float *v = V + t * stride;
-        for (size_t j = 0; j + 8 <= hd; j += 8) _mm256_storeu_ps(out + j, _mm256_fmadd_ps(p, _mm256_loadu_ps(v + j), _mm256_loadu_ps(out + j)));
+    for (int l = 0; l < 4; l++) t[l] = a[l] + a[l + 4];
+    float t01 = t[0] + t[1], t23 = t[2] + t[3];
+    double sum = (double)(t01 + t23);
+    for (size_t i = np; i < n; i++) { float p = x[i] * y[i]; sum += (double)p; }
+    return (float)sum;
+}
+
+#if defined(__x86_64__)
+QTARGET static float dot_ggml_f16_order_avx2(const float *x, const float *y, size_t n) {
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    size_t np = n & ~(size_t)31;
+    for (size_t i = 0; i < np; i += 32)
+        for (int j = 0; j < 4; j++)
+            acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * j), _mm256_loadu_ps(y + i + 8 * j), acc[j]);
+    __m256 a = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[1], acc[3]));
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    float tv[4];
+    _mm_storeu_ps(tv, t);
+    float t01 = tv[0] + tv[1], t23 = tv[2] + tv[3];
+    double sum = (double)(t01 + t23);
+    for (size_t i = np; i < n; i++) { float p = x[i] * y[i]; sum += (double)p; }
+    return (float)sum;
+}
+
+/// The f16 running sum of values: acc = f16(acc · ms) when the maximum moves, then
+/// acc = f16(fma(v, vs, acc)).
+QTARGET static void accumulate_f16_avx2(float *acc, const float *v, size_t hd, float ms, int rescale, float vs) {
+    __m256 m = _mm256_set1_ps(ms), w = _mm256_set1_ps(vs);
+    for (size_t j = 0; j < hd; j += 8) {
+        __m256 a = _mm256_loadu_ps(acc + j);
+        if (rescale) a = _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_mul_ps(a, m), _MM_FROUND_TO_NEAREST_INT));
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(v + j), w, a);
+        _mm256_storeu_ps(acc + j, _mm256_cvtph_ps(_mm256_cvtps_ph(a, _MM_FROUND_TO_NEAREST_INT)));
     }
 }
 #endif
 
+static void accumulate_f16_portable(float *acc, const float *v, size_t hd, float ms, int rescale, float vs) {
+    for (size_t j = 0; j < hd; j++) {
+        float a = acc[j];
+        if (rescale) { float scaled = a * ms; a = (float)(_Float16)scaled; }
+        acc[j] = (float)(_Float16)fmaf(v[j], vs, a);
+    }
+}
+
 void ck_attend(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
-               float *scores, float *out) {
+               float *acc, float *out) {
 #if defined(__x86_64__)
-    if (use_f16c > 0 && hd % 8 == 0) { attend_f32_avx2(q, K, V, len, hd, stride, scale, scores, out); return; }
+    int vector = use_f16c > 0 && hd % 8 == 0;
+#else
+    int vector = 0;
 #endif
-    float mx = -INFINITY;
+    float S = 0, M = -INFINITY;
+    for (size_t j = 0; j < hd; j++) acc[j] = 0;
     for (size_t t = 0; t < len; t++) {
-        float s = dot_portable(q, K + t * stride, hd) * scale;
-        scores[t] = s;
-        if (s > mx) mx = s;
+        const float *k = K + t * stride, *v = V + t * stride;
+#if defined(__x86_64__)
+        float s = vector ? dot_ggml_f16_order_avx2(k, q, hd) : dot_ggml_f16_order(k, q, hd);
+#else
+        float s = dot_ggml_f16_order(k, q, hd);
+#endif
+        s = s * scale;
+        float ms = 1, vs = 1;
+        int rescale = 0;
+        if (s > M) {
+            float previous = M;
+            M = s;
+            ms = expf(previous - M);
+            rescale = 1;
+        } else {
+            vs = expf(s - M);
+        }
+#if defined(__x86_64__)
+        if (vector) accumulate_f16_avx2(acc, v, hd, ms, rescale, vs); else accumulate_f16_portable(acc, v, hd, ms, rescale, vs);
+#else
+        accumulate_f16_portable(acc, v, hd, ms, rescale, vs);
+#endif
+        float kept = S * ms;
+        S = kept + vs;
     }
-    double sum = 0;
-    for (size_t t = 0; t < len; t++) { float e = expf(scores[t] - mx); scores[t] = e; sum += e; }
-    float inv = (float)(1.0 / sum);
-    for (size_t j = 0; j < hd; j++) out[j] = 0;
-    for (size_t t = 0; t < len; t++) {
-        float p = scores[t] * inv;
-        for (size_t j = 0; j < hd; j++) out[j] += p * V[t * stride + j];
-    }
+    float inv = S == 0 ? 0 : 1.0f / S;
+    for (size_t j = 0; j < hd; j++) out[j] = acc[j] * inv;
 }
 
 // MARK: - Element-wise helpers of local inference
@@ -522,9 +582,51 @@ void ck_round_f16(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = (float)(_Float16)x[i];
 }
 
+#if defined(__x86_64__)
+/// exp(x) by ggml's AVX2 method: x = n·ln2 + b with n rounded through the 1.5·2^23 trick and ln2 in
+/// two parts, a degree-5 polynomial in b, and 2^n built in the exponent bits; |n| > 126 takes the
+/// scaled path that keeps subnormal and overflowing results right. llama.cpp's SwiGLU uses it, and
+/// libm's expf differs from it in the last bit for about a quarter of inputs.
+QTARGET static __m256 exp_ggml_avx2(__m256 x) {
+    const __m256 shifter = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shifter);
+    const __m256 n = _mm256_sub_ps(z, shifter);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+    const __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), _mm256_set1_ps(126), _CMP_GT_OQ);
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 inner = _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                                         _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f)));
+    const __m256 j = _mm256_fmadd_ps(inner, u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    if (!_mm256_movemask_ps(big)) return _mm256_fmadd_ps(j, k, k);
+    // 2^n split in two factors so that neither overflows nor flushes to zero on its own.
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)), _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256 huge = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), _mm256_set1_ps(192), _CMP_GT_OQ);
+    const __m256 scaled = _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1);
+    return _mm256_blendv_ps(_mm256_blendv_ps(_mm256_fmadd_ps(k, j, k), scaled, big), _mm256_mul_ps(s1, s1), huge);
+}
+
+QTARGET static size_t swiglu_avx2(float *gate, const float *up, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(gate + i);
+        __m256 silu = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), exp_ggml_avx2(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    return i;
+}
+#endif
+
 void ck_swiglu(float *gate, const float *up, size_t n) {
-    // libm's expf, not a vector approximation: measured, it keeps greedy output closer to llama.cpp's.
-    for (size_t i = 0; i < n; i++) { float g = gate[i]; gate[i] = g / (1.0f + expf(-g)) * up[i]; }
+    size_t i = 0;
+#if defined(__x86_64__)
+    // ggml's vector exp where llama.cpp uses it (AVX2 builds, whole groups of 8); libm's expf elsewhere.
+    if (use_f16c > 0) i = swiglu_avx2(gate, up, n);
+#endif
+    for (; i < n; i++) { float g = gate[i]; float silu = g / (1.0f + expf(-g)); gate[i] = silu * up[i]; }
 }
 
 void ck_rmsnorm(const float *x, const float *w, size_t dim, size_t rows, float eps, float *y) {

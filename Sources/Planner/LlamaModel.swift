@@ -231,8 +231,10 @@ public final class LlamaModel: @unchecked Sendable {
                 for i in stride(from: 0, to: dims, by: 2) {
                     let cs = table[k].x, sn = table[k].y
                     let x0 = p[base + i], x1 = p[base + i + 1]
-                    p[base + i] = x0 * cs - x1 * sn
-                    p[base + i + 1] = x0 * sn + x1 * cs
+                    // Fused as the reference build's compiler fuses ggml's rotation (checked bit for bit
+                    // against the xllamacpp wheel): x0·cos rounded once with −x1·sin, x0·sin with x1·cos.
+                    p[base + i] = (-(x1 * sn)).addingProduct(x0, cs)
+                    p[base + i + 1] = (x1 * cs).addingProduct(x0, sn)
                     k += 1
                 }
             }
@@ -252,13 +254,13 @@ public final class LlamaModel: @unchecked Sendable {
                 // at a time keeps the threads evenly loaded.
                 ParallelRows.forEach(work, threads: ParallelRows.threads) { w in
                     var qh = [Float](repeating: 0, count: hd)
-                    var scores = [Float](repeating: 0, count: start + n)
+                    var acc = [Float](repeating: 0, count: hd)
                     let i = w / c.heads, h = w % c.heads
                     let kvh = h / group
                     let qo = i * d + h * hd
                     // The cache holds f16 keys; llama.cpp rounds the query to f16 for the same product.
                     q.withUnsafeBufferPointer { ck_round_f16($0.baseAddress! + qo, &qh, hd) }
-                    ck_attend(qh, K.pointer + kvh * hd, V.pointer + kvh * hd, start + i + 1, hd, kvDim, scale, &scores, outPtr.pointer + i * d + h * hd)
+                    ck_attend(qh, K.pointer + kvh * hd, V.pointer + kvh * hd, start + i + 1, hd, kvDim, scale, &acc, outPtr.pointer + i * d + h * hd)
                 }
             }
         }

@@ -55,14 +55,13 @@ final class LlamaParityTests: XCTestCase {
         }
     }
 
-    /// The issue's bar is 32 identical greedy tokens. llama.cpp does not clear it against itself: with
-    /// its flash-attention kernels off (only attention's rounding changes) its own continuations leave
-    /// the goldens after 6 and 8 tokens on two of the five prompts (recorded in the goldens as
-    /// `flash_attn_off`). So what is asserted is that Atelier agrees with llama.cpp at least as far as
-    /// llama.cpp's other attention path does, prompt by prompt, and for at least the first 7 tokens
-    /// everywhere. Measured (release, 1 or 2 threads alike): 48, 27, 9, 48 and 16 tokens, against
-    /// llama.cpp's own 48, 27, 6, 48 and 8; where Atelier parts, llama.cpp's top two are within 0.10
-    /// nats.
+    /// The issue's bar: greedy continuations identical to llama.cpp's for at least 32 tokens. A 135M
+    /// model's top two logits are often a few hundredths of a nat apart and its activations are
+    /// quantised to 8 bits before every product, so a last-bit difference anywhere flips an int8 and
+    /// spreads; llama.cpp itself, with its flash-attention kernels off, leaves its own goldens after 6
+    /// and 8 tokens on two prompts (`flash_attn_off` in the goldens). Parity therefore needs the
+    /// reference's arithmetic bit for bit: its flash attention's f16 rounding, its vector exp in SwiGLU,
+    /// and its compiler's fused RoPE rotation. Measured: all 48 tokens on all five prompts, 1 or 2 threads.
     func testGreedyContinuationsAgreeWithLlamaCpp() throws {
         let m = try model()
         var agreed: [Int] = [], reference: [Int] = []
@@ -81,11 +80,9 @@ final class LlamaParityTests: XCTestCase {
                 if got.count < want.count { logits = try m.forward([next], cache: cache) }
             }
             let same = zip(got, want).prefix { $0 == $1 }.count
-            let itself = c["flash_attn_off"]!["agreement"]!.intValue!
             agreed.append(same)
-            reference.append(itself)
-            XCTAssertEqual(Array(got.prefix(7)), Array(want.prefix(7)), c["user"]!.stringValue!)
-            XCTAssertGreaterThanOrEqual(same, itself, "llama.cpp without flash attention agrees further: \(c["user"]!.stringValue!)")
+            reference.append(c["flash_attn_off"]!["agreement"]!.intValue!)
+            XCTAssertGreaterThanOrEqual(same, 32, "greedy tokens identical to llama.cpp's: \(c["user"]!.stringValue!)")
         }
         print("greedy agreement with llama.cpp (identical leading tokens of 48, per prompt): \(agreed); llama.cpp without flash attention: \(reference)")
     }

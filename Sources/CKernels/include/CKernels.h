@@ -37,9 +37,10 @@ void ck_rows_multi(int type, const uint8_t *base, size_t row_bytes, size_t r0, s
                    const int8_t *qx, const float *dx, const float *sx, size_t ntok, float *out, size_t out_stride);
 
 /// One query's attention over `len` cached keys and values (rows `stride` floats apart, `hd` used):
-/// softmax(q·K * scale) · V into out[hd]; `scores` holds len floats of scratch.
+/// softmax(q·K * scale) · V into out[hd], with llama.cpp's CPU flash-attention rounding (q and the
+/// cache hold f16 values; the running sum of values is kept in f16); `acc` holds hd floats of scratch.
 void ck_attend(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
-               float *scores, float *out);
+               float *acc, float *out);
 
 /// Activations quantised per 32-block as llama.cpp does for Q8_0 (s == NULL) and Q8_1 (s[b] = d·Σq):
 /// d = amax/127 rounded through f16, q = round-to-nearest-even(x / d).

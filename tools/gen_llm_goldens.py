@@ -82,6 +82,23 @@ GREEDY_USERS = [
     'Extract the name and age from this sentence as JSON with keys "name" and "age": '
     "Maria is 34 years old and lives in Lisbon.",
     "Answer with one word: what color is the sky on a clear day?",
+    # 64 prompt tokens or more: llama.cpp's tiled flash-attention kernel computes the prompt.
+    "Explain in two sentences what this Python function does:\n\n"
+    "def merge(intervals):\n"
+    "    intervals.sort(key=lambda pair: pair[0])\n"
+    "    merged = []\n"
+    "    for start, end in intervals:\n"
+    "        if merged and start <= merged[-1][1]:\n"
+    "            merged[-1][1] = max(merged[-1][1], end)\n"
+    "        else:\n"
+    "            merged.append([start, end])\n"
+    "    return merged\n",
+    # More than one 512-token micro-batch: the prompt is cut in two, the second part one-chunk.
+    "Summarise these release notes in one sentence.\n\n" + "".join(
+        f"- Version 1.{i}: fixed {thing}, improved {area} by {i + 3}%, and updated the documentation of the {area} module.\n"
+        for i, (thing, area) in enumerate([(t, a) for t in ("a crash on start-up", "a memory leak", "slow searches",
+                                                              "broken links", "a race in the scheduler", "wrong totals")
+                                            for a in ("import", "export", "search", "billing")])),
 ]
 
 GGML_TYPES = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0",

@@ -1,5 +1,6 @@
 #include "CKernels.h"
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -501,6 +502,23 @@ QTARGET static void accumulate_f16_avx2(float *acc, const float *v, size_t hd, f
 }
 #endif
 
+#if defined(__x86_64__)
+/// Eight keys at a time, one lane each, gathered column by column so that every key keeps its own
+/// in-order FMA chain; returns how many keys it scored.
+QTARGET static size_t tile_scores_avx2(const float *q, const float *K, size_t kt, size_t hd, size_t stride, float scale, float *kq) {
+    size_t t = 0;
+    const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)stride));
+    for (; t + 8 <= kt; t += 8) {
+        const float *k = K + t * stride;
+        __m256 s = _mm256_setzero_ps();
+        for (size_t kk = 0; kk < hd; kk++)
+            s = _mm256_fmadd_ps(_mm256_i32gather_ps(k + kk, rows, 4), _mm256_set1_ps(q[kk]), s);
+        _mm256_storeu_ps(kq + t, _mm256_mul_ps(s, _mm256_set1_ps(scale)));
+    }
+    return t;
+}
+#endif
+
 static void accumulate_f16_portable(float *acc, const float *v, size_t hd, float ms, int rescale, float vs) {
     for (size_t j = 0; j < hd; j++) {
         float a = acc[j];
@@ -620,12 +638,91 @@ QTARGET static size_t swiglu_avx2(float *gate, const float *up, size_t n) {
 }
 #endif
 
+/// The scalar form of exp_ggml_avx2, lane for lane the same arithmetic (fmaf is exact, as the FMA
+/// instructions are), for the tiled attention's softmax and for CPUs without AVX2.
+static inline float exp_ggml(float x) {
+    const float shifter = 0x1.8p23f;
+    float z = fmaf(x, 0x1.715476p+0f, shifter);
+    float n = z - shifter;
+    float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    uint32_t zb;
+    memcpy(&zb, &z, 4);
+    uint32_t e = zb << 23, kb = e + 0x3f800000u;
+    float k;
+    memcpy(&k, &kb, 4);
+    float u = b * b, lin = 0x1.ffffecp-1f * b;
+    float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)), u, lin);
+    if (!(fabsf(n) > 126)) return fmaf(j, k, k);
+    uint32_t g = n <= 0 ? 0x82000000u : 0, s1b = g + 0x7f000000u, s2b = e - g;
+    float s1, s2;
+    memcpy(&s1, &s1b, 4);
+    memcpy(&s2, &s2b, 4);
+    if (fabsf(n) > 192) return s1 * s1;
+    return fmaf(s2, j, s2) * s1;
+}
+
+enum { ATTEND_TILE = 64 };
+
+/// q·k for one tile of keys, each summed in order by one FMA chain (as ggml's tiled kernel does):
+/// kq[t] = Σ_kk k_t[kk]·q[kk], then times scale.
+static void tile_scores(const float *q, const float *K, size_t kt, size_t hd, size_t stride, float scale, float *kq) {
+    size_t t = 0;
+#if defined(__x86_64__)
+    if (use_f16c > 0) t = tile_scores_avx2(q, K, kt, hd, stride, scale, kq);
+#endif
+    for (; t < kt; t++) {
+        const float *k = K + t * stride;
+        float s = 0;
+        for (size_t kk = 0; kk < hd; kk++) s = fmaf(k[kk], q[kk], s);
+        kq[t] = s * scale;
+    }
+}
+
+void ck_attend_tiled(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
+                     float *acc, float *out) {
+    float kq[ATTEND_TILE], p[ATTEND_TILE];
+    float S = 0, M = -INFINITY;
+    for (size_t j = 0; j < hd; j++) acc[j] = 0;
+    for (size_t ic = 0; ic < len; ic += ATTEND_TILE) {
+        size_t kt = len - ic < ATTEND_TILE ? len - ic : ATTEND_TILE;
+        tile_scores(q, K + ic * stride, kt, hd, stride, scale, kq);
+        for (size_t t = kt; t < ATTEND_TILE; t++) kq[t] = -INFINITY;
+        float tm = -INFINITY;
+        for (size_t t = 0; t < kt; t++) if (kq[t] > tm) tm = kq[t];
+        if (tm == -INFINITY) continue;
+        float Mn = fmaxf(M, tm);
+        if (Mn > M) {
+            float ms = expf(M - Mn);
+            for (size_t j = 0; j < hd; j++) acc[j] *= ms;
+            S = S * ms;
+        }
+        M = Mn;
+        // ggml's soft_max: exp in groups of 8, each group summed (l, l + 4) then pairwise, in double.
+        double rowsum = 0;
+        for (size_t g = 0; g < ATTEND_TILE; g += 8) {
+            float v2[4];
+            for (int l = 0; l < 8; l++) p[g + l] = exp_ggml(kq[g + l] - Mn);
+            for (int l = 0; l < 4; l++) v2[l] = p[g + 4 + l] + p[g + l];
+            float a = v2[0] + v2[2], b = v2[1] + v2[3];
+            rowsum += (double)(a + b);
+        }
+        S = (float)((double)S + rowsum);
+        for (size_t t = 0; t < kt; t++) {
+            const float *v = V + (ic + t) * stride;
+            for (size_t j = 0; j < hd; j++) acc[j] = fmaf(v[j], p[t], acc[j]);
+        }
+    }
+    float inv = S == 0 ? 0 : 1.0f / S;
+    for (size_t j = 0; j < hd; j++) out[j] = acc[j] * inv;
+}
+
 void ck_swiglu(float *gate, const float *up, size_t n) {
+    // ggml's vector exp for whole groups of 8 (as llama.cpp's AVX2 build), libm's expf for the rest.
     size_t i = 0;
 #if defined(__x86_64__)
-    // ggml's vector exp where llama.cpp uses it (AVX2 builds, whole groups of 8); libm's expf elsewhere.
     if (use_f16c > 0) i = swiglu_avx2(gate, up, n);
 #endif
+    for (; i < (n & ~(size_t)7); i++) { float g = gate[i]; float silu = g / (1.0f + exp_ggml(0.0f - g)); gate[i] = silu * up[i]; }
     for (; i < n; i++) { float g = gate[i]; float silu = g / (1.0f + expf(-g)); gate[i] = silu * up[i]; }
 }
 

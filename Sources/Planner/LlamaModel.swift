@@ -131,11 +131,23 @@ public final class LlamaModel: @unchecked Sendable {
         Cache(layers: config.layers, capacity: min(capacity ?? config.contextLength, config.contextLength), kvDim: config.kvHeads * config.headDim)
     }
 
+    /// Tokens run through the model together, as llama.cpp's default micro-batch: a prompt is cut at
+    /// the same places, so its attention takes the same path (see `attention`) batch for batch.
+    public static let microBatch = 512
+
     /// Runs `tokens` after what the cache holds; returns the logits of the last token.
     public func forward(_ tokens: [Int], cache: Cache) throws -> [Float] {
-        let n = tokens.count, c = config, d = c.embedding, hd = c.headDim, kvDim = c.kvHeads * hd
-        guard cache.count + n <= cache.capacity else { throw Failure.contextFull(needed: cache.count + n, context: cache.capacity) }
+        guard cache.count + tokens.count <= cache.capacity else { throw Failure.contextFull(needed: cache.count + tokens.count, context: cache.capacity) }
         for t in tokens where t < 0 || t >= embeddings.rows { throw Failure.unsupported("token id \(t) is outside the vocabulary (\(embeddings.rows))") }
+        var logits: [Float] = []
+        for from in stride(from: 0, to: tokens.count, by: Self.microBatch) {
+            logits = forwardBatch(Array(tokens[from..<min(tokens.count, from + Self.microBatch)]), cache: cache, wantLogits: from + Self.microBatch >= tokens.count)
+        }
+        return logits
+    }
+
+    private func forwardBatch(_ tokens: [Int], cache: Cache, wantLogits: Bool) -> [Float] {
+        let n = tokens.count, c = config, d = c.embedding, hd = c.headDim, kvDim = c.kvHeads * hd
         var x = [Float](repeating: 0, count: n * d)
         embeddings.withRow { row in
             x.withUnsafeMutableBufferPointer { xp in
@@ -185,6 +197,7 @@ public final class LlamaModel: @unchecked Sendable {
             for i in 0..<(n * d) { x[i] += proj[i] }
         }
         cache.count = start + n
+        if !wantLogits { return [] }
         // Only the last token's logits are needed for generation.
         let last = Array(x[((n - 1) * d)...])
         var normed = [Float](repeating: 0, count: d)
@@ -241,10 +254,13 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// Causal attention of the `n` new tokens over the cache, heads grouped over shared KV heads.
+    /// Causal attention of the `n` new tokens over the cache, heads grouped over shared KV heads, with
+    /// the arithmetic of llama.cpp's CPU flash attention: its tiled kernel for batches of 64 tokens or
+    /// more (the query in f32), its one-chunk kernel below that (the query through f16).
     func attention(q: [Float], layer: Int, cache: Cache, start: Int, n: Int, into out: inout [Float]) {
         let c = config, hd = c.headDim, d = c.embedding, kvDim = c.kvHeads * hd, group = c.heads / c.kvHeads
         let scale = 1 / Float(hd).squareRoot()
+        let tiled = n >= 64 && hd % 8 == 0
         let outPtr = out.withUnsafeMutableBufferPointer { UnsafeSendable($0.baseAddress!) }
         let work = n * c.heads
         cache.k[layer].withUnsafeBufferPointer { kb in
@@ -258,9 +274,13 @@ public final class LlamaModel: @unchecked Sendable {
                     let i = w / c.heads, h = w % c.heads
                     let kvh = h / group
                     let qo = i * d + h * hd
-                    // The cache holds f16 keys; llama.cpp rounds the query to f16 for the same product.
-                    q.withUnsafeBufferPointer { ck_round_f16($0.baseAddress! + qo, &qh, hd) }
-                    ck_attend(qh, K.pointer + kvh * hd, V.pointer + kvh * hd, start + i + 1, hd, kvDim, scale, &acc, outPtr.pointer + i * d + h * hd)
+                    let keys = K.pointer + kvh * hd, values = V.pointer + kvh * hd, o = outPtr.pointer + i * d + h * hd
+                    if tiled {
+                        q.withUnsafeBufferPointer { ck_attend_tiled($0.baseAddress! + qo, keys, values, start + i + 1, hd, kvDim, scale, &acc, o) }
+                    } else {
+                        q.withUnsafeBufferPointer { ck_round_f16($0.baseAddress! + qo, &qh, hd) }
+                        ck_attend(qh, keys, values, start + i + 1, hd, kvDim, scale, &acc, o)
+                    }
                 }
             }
         }

@@ -42,6 +42,12 @@ void ck_rows_multi(int type, const uint8_t *base, size_t row_bytes, size_t r0, s
 void ck_attend(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
                float *acc, float *out);
 
+/// The same attention as llama.cpp computes it for batches of 64 queries or more (its tiled flash
+/// attention): the query kept in f32, keys in tiles of 64 with one in-order FMA chain per score,
+/// ggml's vector exp and grouped double sums for the softmax, values summed in f32.
+void ck_attend_tiled(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
+                     float *acc, float *out);
+
 /// Activations quantised per 32-block as llama.cpp does for Q8_0 (s == NULL) and Q8_1 (s[b] = d·Σq):
 /// d = amax/127 rounded through f16, q = round-to-nearest-even(x / d).
 void ck_quantize_q8(const float *x, size_t blocks, int8_t *q, float *d, float *s);

@@ -502,23 +502,6 @@ QTARGET static void accumulate_f16_avx2(float *acc, const float *v, size_t hd, f
 }
 #endif
 
-#if defined(__x86_64__)
-/// Eight keys at a time, one lane each, gathered column by column so that every key keeps its own
-/// in-order FMA chain; returns how many keys it scored.
-QTARGET static size_t tile_scores_avx2(const float *q, const float *K, size_t kt, size_t hd, size_t stride, float scale, float *kq) {
-    size_t t = 0;
-    const __m256i rows = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)stride));
-    for (; t + 8 <= kt; t += 8) {
-        const float *k = K + t * stride;
-        __m256 s = _mm256_setzero_ps();
-        for (size_t kk = 0; kk < hd; kk++)
-            s = _mm256_fmadd_ps(_mm256_i32gather_ps(k + kk, rows, 4), _mm256_set1_ps(q[kk]), s);
-        _mm256_storeu_ps(kq + t, _mm256_mul_ps(s, _mm256_set1_ps(scale)));
-    }
-    return t;
-}
-#endif
-
 static void accumulate_f16_portable(float *acc, const float *v, size_t hd, float ms, int rescale, float vs) {
     for (size_t j = 0; j < hd; j++) {
         float a = acc[j];
@@ -663,29 +646,85 @@ static inline float exp_ggml(float x) {
 
 enum { ATTEND_TILE = 64 };
 
-/// q·k for one tile of keys, each summed in order by one FMA chain (as ggml's tiled kernel does):
-/// kq[t] = Σ_kk k_t[kk]·q[kk], then times scale.
-static void tile_scores(const float *q, const float *K, size_t kt, size_t hd, size_t stride, float scale, float *kq) {
-    size_t t = 0;
 #if defined(__x86_64__)
-    if (use_f16c > 0) t = tile_scores_avx2(q, K, kt, hd, stride, scale, kq);
+/// A whole tile at once, eight keys a vector and one lane each, read from the transposed keys so that
+/// every key keeps its own in-order FMA chain over the dimensions; the eight chains interleave, which
+/// hides the FMA latency.
+QTARGET static void tile_scores_avx2(const float *q, const float *Kt, size_t kt_stride, size_t ic, size_t hd,
+                                     float scale, float *kq) {
+    __m256 s[8];
+    for (int g = 0; g < 8; g++) s[g] = _mm256_setzero_ps();
+    for (size_t kk = 0; kk < hd; kk++) {
+        const float *row = Kt + kk * kt_stride + ic;
+        __m256 qv = _mm256_set1_ps(q[kk]);
+        for (int g = 0; g < 8; g++) s[g] = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8 * g), qv, s[g]);
+    }
+    for (int g = 0; g < 8; g++) _mm256_storeu_ps(kq + 8 * g, _mm256_mul_ps(s[g], _mm256_set1_ps(scale)));
+}
+
+/// exp(kq − M) a tile, its grouped sum in double, and the weighted values added to acc.
+QTARGET static double tile_softmax_accumulate_avx2(const float *kq, float M, const float *V, size_t kt, size_t hd, size_t stride,
+                                                   float *p, float *acc) {
+    double sum = 0;
+    for (size_t g = 0; g < ATTEND_TILE; g += 8) {
+        __m256 e = exp_ggml_avx2(_mm256_sub_ps(_mm256_loadu_ps(kq + g), _mm256_set1_ps(M)));
+        _mm256_storeu_ps(p + g, e);
+        float t[4];
+        _mm_storeu_ps(t, _mm_add_ps(_mm256_extractf128_ps(e, 1), _mm256_castps256_ps128(e)));
+        float a = t[0] + t[2], b = t[1] + t[3];
+        sum += (double)(a + b);
+    }
+    for (size_t t = 0; t < kt; t++) {
+        const float *v = V + t * stride;
+        __m256 w = _mm256_set1_ps(p[t]);
+        for (size_t j = 0; j < hd; j += 8) _mm256_storeu_ps(acc + j, _mm256_fmadd_ps(_mm256_loadu_ps(v + j), w, _mm256_loadu_ps(acc + j)));
+    }
+    return sum;
+}
 #endif
-    for (; t < kt; t++) {
-        const float *k = K + t * stride;
+
+static void tile_scores(const float *q, const float *Kt, size_t kt_stride, size_t ic, size_t kt, size_t hd, float scale, float *kq) {
+    for (size_t t = 0; t < kt; t++) {
         float s = 0;
-        for (size_t kk = 0; kk < hd; kk++) s = fmaf(k[kk], q[kk], s);
+        for (size_t kk = 0; kk < hd; kk++) s = fmaf(Kt[kk * kt_stride + ic + t], q[kk], s);
         kq[t] = s * scale;
     }
 }
 
-void ck_attend_tiled(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
-                     float *acc, float *out) {
+static double tile_softmax_accumulate(const float *kq, float M, const float *V, size_t kt, size_t hd, size_t stride, float *p, float *acc) {
+    // ggml's soft_max: exp in groups of 8, each group summed (l, l + 4) then pairwise, in double.
+    double sum = 0;
+    for (size_t g = 0; g < ATTEND_TILE; g += 8) {
+        float v2[4];
+        for (int l = 0; l < 8; l++) p[g + l] = exp_ggml(kq[g + l] - M);
+        for (int l = 0; l < 4; l++) v2[l] = p[g + 4 + l] + p[g + l];
+        float a = v2[0] + v2[2], b = v2[1] + v2[3];
+        sum += (double)(a + b);
+    }
+    for (size_t t = 0; t < kt; t++) {
+        const float *v = V + t * stride;
+        for (size_t j = 0; j < hd; j++) acc[j] = fmaf(v[j], p[t], acc[j]);
+    }
+    return sum;
+}
+
+void ck_attend_tiled(const float *q, const float *Kt, size_t kt_stride, const float *V, size_t len, size_t hd, size_t stride,
+                     float scale, float *acc, float *out) {
+#if defined(__x86_64__)
+    int vector = use_f16c > 0 && hd % 8 == 0;
+#else
+    int vector = 0;
+#endif
     float kq[ATTEND_TILE], p[ATTEND_TILE];
     float S = 0, M = -INFINITY;
     for (size_t j = 0; j < hd; j++) acc[j] = 0;
     for (size_t ic = 0; ic < len; ic += ATTEND_TILE) {
         size_t kt = len - ic < ATTEND_TILE ? len - ic : ATTEND_TILE;
-        tile_scores(q, K + ic * stride, kt, hd, stride, scale, kq);
+#if defined(__x86_64__)
+        if (vector) tile_scores_avx2(q, Kt, kt_stride, ic, hd, scale, kq); else tile_scores(q, Kt, kt_stride, ic, kt, hd, scale, kq);
+#else
+        tile_scores(q, Kt, kt_stride, ic, kt, hd, scale, kq);
+#endif
         for (size_t t = kt; t < ATTEND_TILE; t++) kq[t] = -INFINITY;
         float tm = -INFINITY;
         for (size_t t = 0; t < kt; t++) if (kq[t] > tm) tm = kq[t];
@@ -697,20 +736,13 @@ void ck_attend_tiled(const float *q, const float *K, const float *V, size_t len,
             S = S * ms;
         }
         M = Mn;
-        // ggml's soft_max: exp in groups of 8, each group summed (l, l + 4) then pairwise, in double.
-        double rowsum = 0;
-        for (size_t g = 0; g < ATTEND_TILE; g += 8) {
-            float v2[4];
-            for (int l = 0; l < 8; l++) p[g + l] = exp_ggml(kq[g + l] - Mn);
-            for (int l = 0; l < 4; l++) v2[l] = p[g + 4 + l] + p[g + l];
-            float a = v2[0] + v2[2], b = v2[1] + v2[3];
-            rowsum += (double)(a + b);
-        }
+#if defined(__x86_64__)
+        double rowsum = vector ? tile_softmax_accumulate_avx2(kq, M, V + ic * stride, kt, hd, stride, p, acc)
+                               : tile_softmax_accumulate(kq, M, V + ic * stride, kt, hd, stride, p, acc);
+#else
+        double rowsum = tile_softmax_accumulate(kq, M, V + ic * stride, kt, hd, stride, p, acc);
+#endif
         S = (float)((double)S + rowsum);
-        for (size_t t = 0; t < kt; t++) {
-            const float *v = V + (ic + t) * stride;
-            for (size_t j = 0; j < hd; j++) acc[j] = fmaf(v[j], p[t], acc[j]);
-        }
     }
     float inv = S == 0 ? 0 : 1.0f / S;
     for (size_t j = 0; j < hd; j++) out[j] = acc[j] * inv;

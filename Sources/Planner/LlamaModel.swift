@@ -263,23 +263,40 @@ public final class LlamaModel: @unchecked Sendable {
         let tiled = n >= 64 && hd % 8 == 0
         let outPtr = out.withUnsafeMutableBufferPointer { UnsafeSendable($0.baseAddress!) }
         let work = n * c.heads
-        cache.k[layer].withUnsafeBufferPointer { kb in
-            cache.v[layer].withUnsafeBufferPointer { vb in
-                let K = UnsafeSendable(UnsafeMutablePointer(mutating: kb.baseAddress!)), V = UnsafeSendable(UnsafeMutablePointer(mutating: vb.baseAddress!))
-                // One task per token and head: later tokens attend over more keys, and claiming tasks one
-                // at a time keeps the threads evenly loaded.
-                ParallelRows.forEach(work, threads: ParallelRows.threads) { w in
-                    var qh = [Float](repeating: 0, count: hd)
-                    var acc = [Float](repeating: 0, count: hd)
-                    let i = w / c.heads, h = w % c.heads
-                    let kvh = h / group
-                    let qo = i * d + h * hd
-                    let keys = K.pointer + kvh * hd, values = V.pointer + kvh * hd, o = outPtr.pointer + i * d + h * hd
-                    if tiled {
-                        q.withUnsafeBufferPointer { ck_attend_tiled($0.baseAddress! + qo, keys, values, start + i + 1, hd, kvDim, scale, &acc, o) }
-                    } else {
-                        q.withUnsafeBufferPointer { ck_round_f16($0.baseAddress! + qo, &qh, hd) }
-                        ck_attend(qh, keys, values, start + i + 1, hd, kvDim, scale, &acc, o)
+        // The tiled kernel reads each key head transposed (dimension-major), a whole 64-key tile a row.
+        let len = start + n, ktStride = (len + 63) / 64 * 64
+        var transposed = [Float](repeating: 0, count: tiled ? c.kvHeads * hd * ktStride : 1)
+        if tiled {
+            cache.k[layer].withUnsafeBufferPointer { kb in
+                for kvh in 0..<c.kvHeads {
+                    for t in 0..<len {
+                        for kk in 0..<hd { transposed[(kvh * hd + kk) * ktStride + t] = kb[t * kvDim + kvh * hd + kk] }
+                    }
+                }
+            }
+        }
+        transposed.withUnsafeMutableBufferPointer { tb in
+            let Kt = UnsafeSendable(tb.baseAddress!)
+            cache.k[layer].withUnsafeBufferPointer { kb in
+                cache.v[layer].withUnsafeBufferPointer { vb in
+                    let K = UnsafeSendable(UnsafeMutablePointer(mutating: kb.baseAddress!)), V = UnsafeSendable(UnsafeMutablePointer(mutating: vb.baseAddress!))
+                    // One task per token and head: later tokens attend over more keys, and claiming tasks one
+                    // at a time keeps the threads evenly loaded.
+                    ParallelRows.forEach(work, threads: ParallelRows.threads) { w in
+                        var qh = [Float](repeating: 0, count: hd)
+                        var acc = [Float](repeating: 0, count: hd)
+                        let i = w / c.heads, h = w % c.heads
+                        let kvh = h / group
+                        let qo = i * d + h * hd
+                        let keys = K.pointer + kvh * hd, values = V.pointer + kvh * hd, o = outPtr.pointer + i * d + h * hd
+                        if tiled {
+                            q.withUnsafeBufferPointer {
+                                ck_attend_tiled($0.baseAddress! + qo, Kt.pointer + kvh * hd * ktStride, ktStride, values, start + i + 1, hd, kvDim, scale, &acc, o)
+                            }
+                        } else {
+                            q.withUnsafeBufferPointer { ck_round_f16($0.baseAddress! + qo, &qh, hd) }
+                            ck_attend(qh, keys, values, start + i + 1, hd, kvDim, scale, &acc, o)
+                        }
                     }
                 }
             }

@@ -44,9 +44,11 @@ void ck_attend(const float *q, const float *K, const float *V, size_t len, size_
 
 /// The same attention as llama.cpp computes it for batches of 64 queries or more (its tiled flash
 /// attention): the query kept in f32, keys in tiles of 64 with one in-order FMA chain per score,
-/// ggml's vector exp and grouped double sums for the softmax, values summed in f32.
-void ck_attend_tiled(const float *q, const float *K, const float *V, size_t len, size_t hd, size_t stride, float scale,
-                     float *acc, float *out);
+/// ggml's vector exp and grouped double sums for the softmax, values summed in f32. The keys come
+/// transposed: Kt[kk * kt_stride + t] is key t's kk-th value, kt_stride ≥ len rounded up to 64 and the
+/// padding readable.
+void ck_attend_tiled(const float *q, const float *Kt, size_t kt_stride, const float *V, size_t len, size_t hd, size_t stride,
+                     float scale, float *acc, float *out);
 
 /// Activations quantised per 32-block as llama.cpp does for Q8_0 (s == NULL) and Q8_1 (s[b] = d·Σq):
 /// d = amax/127 rounded through f16, q = round-to-nearest-even(x / d).

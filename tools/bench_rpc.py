@@ -706,7 +706,7 @@ def main() -> int:
           f"({HANDSHAKE_VERSION}) on every connection. Requests per configuration: atelier ≤ {args.n_atelier}, "
           f"python ≤ {args.n_python} (each capped at {args.max_config_s:.0f} s). Python network column: {net_label}. "
           + (f"Both sides are driven by the same compiled client (`atelier bench rpc-load`: one thread per connection, "
-            f"closed loop) on this machine." if use_loadgen else
+            f"closed loop with one request or {WINDOW} requests in flight) on this machine." if use_loadgen else
             f"Both sides are driven by the same Python client on this machine, so very high rates are client-bound."))
     if floors:
         print()

@@ -137,6 +137,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Runs `tokens` after what the cache holds; returns the logits of the last token.
     public func forward(_ tokens: [Int], cache: Cache) throws -> [Float] {
+        guard !tokens.isEmpty else { throw Failure.unsupported("no tokens to run") }
         guard cache.count + tokens.count <= cache.capacity else { throw Failure.contextFull(needed: cache.count + tokens.count, context: cache.capacity) }
         for t in tokens where t < 0 || t >= embeddings.rows { throw Failure.unsupported("token id \(t) is outside the vocabulary (\(embeddings.rows))") }
         var logits: [Float] = []

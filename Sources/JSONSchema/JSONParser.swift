@@ -97,6 +97,8 @@ private struct Cursor {
         var obj = JSONObject()
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(obj) }
+        // Most objects have a few members: one allocation each for keys and values instead of growing.
+        obj.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard i < bytes.count else { throw error("unexpected end of input inside an object") }
@@ -121,6 +123,7 @@ private struct Cursor {
         var items: [JSONValue] = []
         skipWhitespace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        items.reserveCapacity(4)
         while true {
             skipWhitespace()
             items.append(try value(depth: depth))

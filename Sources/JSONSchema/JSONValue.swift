@@ -114,6 +114,11 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
+    public mutating func reserveCapacity(_ n: Int) {
+        keys.reserveCapacity(n)
+        values.reserveCapacity(n)
+    }
+
     @inline(__always) func position(of key: String) -> Int? {
         if let index { return index[key] }
         for i in keys.indices where keys[i] == key { return i }
@@ -161,6 +166,9 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     /// Equality ignores key order, as JSON's does.
     public static func == (a: JSONObject, b: JSONObject) -> Bool {
         guard a.count == b.count else { return false }
+        // Equal objects usually list their keys in the same order (one source, one writer): then the
+        // values pair up by position, without a lookup per key.
+        if a.keys == b.keys { return a.values == b.values }
         for (i, k) in a.keys.enumerated() {
             guard let v = b[k], v == a.values[i] else { return false }
         }

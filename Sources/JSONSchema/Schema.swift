@@ -79,6 +79,9 @@ public final class Schema: @unchecked Sendable {
 
     /// Validates and reports every error (basic output).
     public func validate(_ instance: JSONValue) -> ValidationResult {
+        // Most instances are valid: a first pass that keeps no locations settles those; only an invalid
+        // instance pays for the walk that names every error.
+        if isValid(instance) { return ValidationResult(valid: true, errors: []) }
         var ev = Evaluator(track: tracksAnnotations, collect: true)
         var ann = Annotations()
         let ok = ev.eval(root, instance, &ann)
@@ -103,6 +106,44 @@ public final class SchemaCache: @unchecked Sendable {
     private struct Key: Hashable {
         let json: JSONValue
         let options: ValidationOptions
+
+        /// A digest instead of JSONValue's own hash, which runs a SipHash per object member: this is on
+        /// every schema_validate call's path. Equality still decides a hit.
+        func hash(into h: inout Hasher) {
+            h.combine(Self.digest(json))
+            h.combine(options)
+        }
+
+        /// Consistent with JSONValue's ==: strings by their UTF-8 bytes, numbers by value, arrays in
+        /// order, objects by their values in any order (keys are left out, as == compares them as Swift
+        /// strings, under canonical equivalence).
+        static func digest(_ v: JSONValue) -> UInt64 {
+            switch v {
+            case .null: return 0x6a09_e667_f3bc_c908
+            case .bool(let b): return b ? 0xbb67_ae85_84ca_a73b : 0x3c6e_f372_fe94_f82b
+            case .number(let n): return mix(0xa54f_f53a_5f1d_36f1 ^ (n.double == 0 ? 0 : n.double.bitPattern))
+            case .string(let s):
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                for c in s.utf8 { h = (h ^ UInt64(c)) &* 0x0000_0100_0000_01b3 }
+                return h
+            case .array(let a):
+                var h = mix(0x510e_527f_ade6_82d1 &+ UInt64(a.count))
+                for x in a { h = mix(h ^ digest(x)) }
+                return h
+            case .object(let o):
+                var sum: UInt64 = 0
+                for x in o.values { sum &+= mix(digest(x)) }
+                return mix(0x9b05_688c_2b3e_6c1f &+ UInt64(o.count)) ^ sum
+            }
+        }
+
+        /// splitmix64's finaliser.
+        static func mix(_ x: UInt64) -> UInt64 {
+            var z = x &+ 0x9e37_79b9_7f4a_7c15
+            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+            return z ^ (z >> 31)
+        }
     }
 
     public init(capacity: Int = 256, registry: SchemaRegistry = .shared) {

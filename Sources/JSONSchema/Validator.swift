@@ -86,9 +86,13 @@ struct Evaluator {
     }
 
     private mutating func inPlace(_ child: SchemaNode, _ k1: String, _ k2: String?, _ value: JSONValue, _ ann: inout Annotations) -> Bool {
-        keywordPath.append(k1)
-        if let k2 { keywordPath.append(k2) }
-        defer { keywordPath.removeLast(k2 == nil ? 1 : 2) }
+        // Paths only name errors, and errors are only recorded while collecting.
+        let paths = collect
+        if paths {
+            keywordPath.append(k1)
+            if let k2 { keywordPath.append(k2) }
+        }
+        defer { if paths { keywordPath.removeLast(k2 == nil ? 1 : 2) } }
         var sub = Annotations()
         let ok = eval(child, value, &sub)
         if ok && track { ann.merge(sub) }
@@ -100,10 +104,13 @@ struct Evaluator {
     }
 
     private mutating func at(_ child: SchemaNode, _ k1: String, _ k2: String?, _ seg: PathSegment, _ value: JSONValue) -> Bool {
-        keywordPath.append(k1)
-        if let k2 { keywordPath.append(k2) }
-        instancePath.append(seg)
-        defer { keywordPath.removeLast(k2 == nil ? 1 : 2); instancePath.removeLast() }
+        let paths = collect
+        if paths {
+            keywordPath.append(k1)
+            if let k2 { keywordPath.append(k2) }
+            instancePath.append(seg)
+        }
+        defer { if paths { keywordPath.removeLast(k2 == nil ? 1 : 2); instancePath.removeLast() } }
         var sub = Annotations()
         return eval(child, value, &sub)
     }

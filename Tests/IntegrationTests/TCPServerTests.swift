@@ -72,6 +72,27 @@ final class TCPServerTests: XCTestCase {
         }
     }
 
+    /// A client that sends many requests at once gets every answer exactly once, each on its own line,
+    /// however the server groups its writes.
+    func testPipelinedRequestsAreEachAnsweredOnce() throws {
+        let (server, port) = try startServer()
+        defer { server.process.terminate() }
+        let client = try Client(port: port)
+        let n = 200
+        let lines = (0..<n).map { i in
+            #"{"jsonrpc":"2.0","id":\#(i),"method":"tools/call","params":{"name":"schema_validate","arguments":{"schema":{"type":"integer","maximum":99},"instance":\#(i)}}}"#
+        }
+        client.send(lines.joined(separator: "\n"))
+        var seen: [Int: Bool] = [:]
+        for _ in 0..<n {
+            guard let reply = client.read(), let id = reply["id"]?.intValue else { return XCTFail("an answer is missing or malformed") }
+            XCTAssertNil(seen[id], "id \(id) answered twice")
+            seen[id] = reply["result"]?["structuredContent"]?["valid"]?.boolValue
+        }
+        XCTAssertEqual(seen.count, n)
+        XCTAssertEqual(seen.filter { $0.value == true }.count, 100, "0 ... 99 are valid, 100 ... 199 exceed the maximum")
+    }
+
     func testADisconnectingClientLeavesOthersServed() throws {
         let (server, port) = try startServer()
         defer { server.process.terminate() }

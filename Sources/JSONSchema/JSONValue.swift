@@ -100,54 +100,58 @@ extension JSONValue: CustomStringConvertible {
 /// past `indexThreshold` keys.
 public struct JSONObject: Sendable, Hashable, Sequence {
     static let indexThreshold = 12
-    public private(set) var keys: [String] = []
-    public private(set) var values: [JSONValue] = []
+    /// Keys and values side by side in one buffer: one allocation per object, which matters to a
+    /// server that parses and builds a dozen small objects per call.
+    private var members: [Member] = []
     private var index: [String: Int]? = nil
+
+    struct Member: Sendable {
+        var key: String
+        var value: JSONValue
+    }
 
     public init() {}
     public init(_ pairs: [(String, JSONValue)]) {
-        keys.reserveCapacity(pairs.count)
-        values.reserveCapacity(pairs.count)
+        members.reserveCapacity(pairs.count)
         for (k, v) in pairs { self[k] = v }
     }
 
-    public var count: Int { keys.count }
-    public var isEmpty: Bool { keys.isEmpty }
+    public var keys: [String] { members.map(\.key) }
+    public var values: [JSONValue] { members.map(\.value) }
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
 
     public mutating func reserveCapacity(_ n: Int) {
-        keys.reserveCapacity(n)
-        values.reserveCapacity(n)
+        members.reserveCapacity(n)
     }
 
     @inline(__always) func position(of key: String) -> Int? {
         if let index { return index[key] }
-        for i in keys.indices where keys[i] == key { return i }
+        for i in members.indices where members[i].key == key { return i }
         return nil
     }
 
     public subscript(key: String) -> JSONValue? {
-        get { position(of: key).map { values[$0] } }
+        get { position(of: key).map { members[$0].value } }
         set {
             if let i = position(of: key) {
                 if let newValue {
-                    values[i] = newValue
+                    members[i].value = newValue
                 } else {
-                    keys.remove(at: i)
-                    values.remove(at: i)
+                    members.remove(at: i)
                     if index != nil { rebuildIndex() }
                 }
             } else if let newValue {
-                keys.append(key)
-                values.append(newValue)
-                if index != nil { index![key] = keys.count - 1 } else if keys.count > Self.indexThreshold { rebuildIndex() }
+                members.append(Member(key: key, value: newValue))
+                if index != nil { index![key] = members.count - 1 } else if members.count > Self.indexThreshold { rebuildIndex() }
             }
         }
     }
 
     private mutating func rebuildIndex() {
         var d: [String: Int] = [:]
-        d.reserveCapacity(keys.count)
-        for (i, k) in keys.enumerated() { d[k] = i }
+        d.reserveCapacity(members.count)
+        for (i, m) in members.enumerated() { d[m.key] = i }
         index = d
     }
 
@@ -155,9 +159,9 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         let object: JSONObject
         var i = 0
         public mutating func next() -> (key: String, value: JSONValue)? {
-            guard i < object.keys.count else { return nil }
+            guard i < object.members.count else { return nil }
             defer { i += 1 }
-            return (object.keys[i], object.values[i])
+            return (object.members[i].key, object.members[i].value)
         }
     }
 
@@ -168,9 +172,11 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         guard a.count == b.count else { return false }
         // Equal objects usually list their keys in the same order (one source, one writer): then the
         // values pair up by position, without a lookup per key.
-        if a.keys == b.keys { return a.values == b.values }
-        for (i, k) in a.keys.enumerated() {
-            guard let v = b[k], v == a.values[i] else { return false }
+        if zip(a.members, b.members).allSatisfy({ $0.key == $1.key }) {
+            return zip(a.members, b.members).allSatisfy { $0.value == $1.value }
+        }
+        for m in a.members {
+            guard let v = b[m.key], v == m.value else { return false }
         }
         return true
     }
@@ -178,10 +184,10 @@ public struct JSONObject: Sendable, Hashable, Sequence {
     /// Order-independent, consistent with ==.
     public func hash(into h: inout Hasher) {
         var acc = 0
-        for (i, k) in keys.enumerated() {
+        for m in members {
             var pair = Hasher()
-            pair.combine(k)
-            pair.combine(values[i])
+            pair.combine(m.key)
+            pair.combine(m.value)
             acc = acc &+ pair.finalize()
         }
         h.combine(count)

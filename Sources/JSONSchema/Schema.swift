@@ -132,7 +132,7 @@ public final class SchemaCache: @unchecked Sendable {
                 return h
             case .object(let o):
                 var sum: UInt64 = 0
-                for x in o.values { sum &+= mix(digest(x)) }
+                for (_, x) in o { sum &+= mix(digest(x)) }
                 return mix(0x9b05_688c_2b3e_6c1f &+ UInt64(o.count)) ^ sum
             }
         }

@@ -324,7 +324,7 @@ struct Evaluator {
         case .propertyNames(let s):
             guard case .object(let o) = value else { return true }
             var ok = true
-            for k in o.keys {
+            for (k, _) in o {
                 let before = errors.count
                 let good = quietly { ev in
                     var sub = Annotations()

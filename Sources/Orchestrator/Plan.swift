@@ -57,7 +57,7 @@ public struct Plan: Sendable {
 
     static func isReference(_ v: JSONValue) -> String? {
         guard case .object(let o) = v, let from = o["$from"]?.stringValue else { return nil }
-        guard o.keys.allSatisfy({ $0 == "$from" || $0 == "pointer" }) else { return nil }
+        guard o.allSatisfy({ $0.key == "$from" || $0.key == "pointer" }) else { return nil }
         return from
     }
 

@@ -116,7 +116,7 @@ extension ArgumentDecoder {
             let types = o["type"]?.stringValue.map { [$0] } ?? o["type"]?.arrayValue?.compactMap(\.stringValue) ?? []
             if types.contains("number") || types.contains("integer") { return nil }
             // Values, not schemas, under these keys.
-            for (k, v) in zip(o.keys, o.values) where !["enum", "const", "default", "examples", "required"].contains(k) {
+            for (k, v) in o where !["enum", "const", "default", "examples", "required"].contains(k) {
                 guard let g = groundingStrings(v) else { return nil }
                 o[k] = g
             }

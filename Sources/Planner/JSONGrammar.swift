@@ -143,7 +143,7 @@ public struct JSONGrammar: Sendable {
                 var list: [Property] = []
                 // Reserve the slot first so a property that refers back here ($ref "#") finds it.
                 let id = add(.never)
-                for (name, sub) in zip(props.keys, props.values) {
+                for (name, sub) in props {
                     let n = try compile(sub, at: "\(at)/properties/\(name)")
                     list.append(Property(name: name, key: Array((JSONWriter.string(.string(name)) + ":").utf8), node: n, required: required.contains(name)))
                 }

@@ -284,7 +284,6 @@ public final class LlamaModel: @unchecked Sendable {
                     // One task per token and head: later tokens attend over more keys, and claiming tasks one
                     // at a time keeps the threads evenly loaded.
                     ParallelRows.forEach(work, threads: ParallelRows.threads) { w in
-                        var qh = [Float](repeating: 0, count: hd)
                         var acc = [Float](repeating: 0, count: hd)
                         let i = w / c.heads, h = w % c.heads
                         let kvh = h / group
@@ -295,6 +294,7 @@ public final class LlamaModel: @unchecked Sendable {
                                 ck_attend_tiled($0.baseAddress! + qo, Kt.pointer + kvh * hd * ktStride, ktStride, values, start + i + 1, hd, kvDim, scale, &acc, o)
                             }
                         } else {
+                            var qh = [Float](repeating: 0, count: hd)
                             q.withUnsafeBufferPointer { ck_round_f16($0.baseAddress! + qo, &qh, hd) }
                             ck_attend(qh, keys, values, start + i + 1, hd, kvDim, scale, &acc, o)
                         }

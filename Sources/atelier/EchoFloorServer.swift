@@ -117,8 +117,10 @@ final class EchoFloorServer: @unchecked Sendable {
 
     /// Appends the fixed answer carrying the line's numeric `"id"` (the load client's requests have
     /// one, first in the line); a line without one is a notification and gets no answer.
+    private static let idKey: [UInt8] = Array(#""id":"#.utf8)
+
     private static func answer(_ line: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        let key: [UInt8] = Array(#""id":"#.utf8)
+        let key = idKey
         guard line.count > key.count,
               let at = (0...(line.count - key.count)).first(where: { i in (0..<key.count).allSatisfy { line[i + $0] == key[$0] } })
         else { return }
